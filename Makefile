@@ -1,0 +1,48 @@
+# The two commands: `make demo` (console with demo data on http://127.0.0.1:8000) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test test-sqlite test-postgres bench lint format setup messages clean
+
+$(VENV)/.installed: requirements-dev.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cxcore needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . || $(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed
+
+demo: setup
+	DEBUG=1 $(BIN)/cxcore demo
+
+test: setup
+	@scripts/ensure-chromium.sh
+	@scripts/test.sh
+
+test-sqlite: setup
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python bench/ingest.py
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+messages: setup
+	cd cxcore && ../$(BIN)/django-admin makemessages -l fr --ignore 'tests/*' && ../$(BIN)/django-admin makemessages -l fr -d djangojs || true
+	cd cxcore && ../$(BIN)/django-admin compilemessages
+
+clean:
+	rm -rf $(VENV) node_modules var

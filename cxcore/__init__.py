@@ -1,0 +1,1 @@
+"""cxcore: a self-hosted customer-experience platform."""

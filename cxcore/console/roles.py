@@ -1,0 +1,88 @@
+"""Staff roles as Django groups with explicit permissions. This file is their source of truth."""
+
+from django.contrib.auth.models import Group, Permission
+from django.utils.translation import gettext_lazy as _
+
+ROLE_LABELS = {
+    "admin": _("Administrator"),
+    "manager": _("Service manager"),
+    "agent": _("Agent"),
+    "analyst": _("Analyst"),
+    "marketer": _("Marketer"),
+    "auditor": _("Auditor"),
+}
+
+_READ_CUSTOMERS = ["customers.view_customer", "customers.view_segment"]
+_PERSONAL_DATA = ["customers.view_personal_data"]
+_EDIT_CUSTOMERS = ["customers.change_customer", "customers.add_customer"]
+_SEGMENTS = ["customers.add_segment", "customers.change_segment", "customers.delete_segment"]
+_IDENTITY_REVIEW = ["customers.view_identityconflict", "customers.change_identityconflict"]
+_READ_INTERACTIONS = ["interactions.view_interaction", "interactions.view_touchpoint"]
+_WRITE_INTERACTIONS = ["interactions.add_interaction", "interactions.import_interactions"]
+_TOKENS = ["api.add_apitoken"]
+_REFERENCE_ADMIN = [
+    f"interactions.{verb}_{model}"
+    for model in ("touchpoint", "team", "partner", "site", "employee")
+    for verb in ("add", "change", "view", "delete")
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    "admin": _READ_CUSTOMERS
+    + _PERSONAL_DATA
+    + _EDIT_CUSTOMERS
+    + _SEGMENTS
+    + _IDENTITY_REVIEW
+    + _READ_INTERACTIONS
+    + _WRITE_INTERACTIONS
+    + _TOKENS
+    + _REFERENCE_ADMIN
+    + [
+        "customers.merge_customer",
+        "customers.export_customer",
+        "customers.view_auditentry",
+        "auth.view_user",
+    ],
+    "manager": _READ_CUSTOMERS
+    + _PERSONAL_DATA
+    + _EDIT_CUSTOMERS
+    + _SEGMENTS
+    + _IDENTITY_REVIEW
+    + _READ_INTERACTIONS
+    + _WRITE_INTERACTIONS
+    + _TOKENS
+    + ["customers.merge_customer", "customers.export_customer"],
+    # Agents talk to customers: they see and correct contact details, and log interactions.
+    "agent": _READ_CUSTOMERS
+    + _PERSONAL_DATA
+    + _EDIT_CUSTOMERS
+    + _READ_INTERACTIONS
+    + ["interactions.add_interaction"],
+    # Analysts and marketers work on patterns and segments, never on names or contact details.
+    "analyst": _READ_CUSTOMERS + _SEGMENTS + _READ_INTERACTIONS + _TOKENS,
+    "marketer": _READ_CUSTOMERS + _SEGMENTS + _READ_INTERACTIONS,
+    # Auditors check promises at touchpoints (mystery shopping); they need no customer at all.
+    "auditor": ["interactions.view_touchpoint"],
+}
+
+
+def roles_sync(*, using: str = "default") -> None:
+    """Create the role groups and set their permissions exactly to ROLE_PERMISSIONS."""
+    wanted = {perm for perms in ROLE_PERMISSIONS.values() for perm in perms}
+    by_name = {}
+    for permission in Permission.objects.using(using).select_related("content_type"):
+        name = f"{permission.content_type.app_label}.{permission.codename}"
+        if name in wanted:
+            by_name[name] = permission
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.using(using).get_or_create(name=role)
+        group.permissions.set([by_name[p] for p in perms if p in by_name])
+
+
+def roles_sync_after_migrate(sender, using="default", **kwargs):
+    roles_sync(using=using)
+
+
+def user_roles(user) -> list[str]:
+    if not user.is_authenticated:
+        return []
+    return sorted(name for name in user.groups.values_list("name", flat=True) if name in ROLE_LABELS)

@@ -1,0 +1,34 @@
+"""The console's overview page."""
+
+from datetime import timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.utils import timezone
+
+from cxcore.customers import queries as customer_queries
+from cxcore.customers.models import Customer, IdentityConflict
+from cxcore.interactions import queries as interaction_queries
+
+
+@login_required
+def home(request):
+    # Every logged-in staff member has an overview; figures are shown only to those who may see them.
+    user = request.user
+    context = {}
+    since = timezone.now() - timedelta(days=30)
+    if user.has_perm("customers.view_customer"):
+        context["customer_count"] = Customer.objects.live().count()
+        context["stages"] = customer_queries.lifecycle_counts()
+    if user.has_perm("customers.view_identityconflict"):
+        context["open_conflicts"] = IdentityConflict.objects.filter(status="open").count()
+    if user.has_perm("interactions.view_interaction"):
+        context["by_channel"] = interaction_queries.interaction_counts_by_channel(since=since)
+        context["recent_total"] = sum(row["total"] for row in context["by_channel"])
+        context["by_month"] = interaction_queries.interaction_counts_by_month(
+            since=timezone.now() - timedelta(days=548)
+        )
+    return render(request, "console/home.html", context)
+
+
+home.required_permissions = ()

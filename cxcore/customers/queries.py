@@ -1,0 +1,156 @@
+"""Reads of the nucleus for pages and the API: search, the customer page, timelines, segments."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from cxcore.customers.models import (
+    AuditEntry,
+    ContactPoint,
+    Customer,
+    CustomerMerge,
+    IdentityConflict,
+    Segment,
+)
+from cxcore.customers.segments import segment_filter
+from cxcore.lib.identity import IdentityError, normalise_email, normalise_phone
+
+_REFERENCE = re.compile(r"^[Cc]?0*(\d{1,18})$")
+_PHONEISH = re.compile(r"^[+\d][\d .()-]{5,}$")
+
+
+def customer_get_for(user, pk: int) -> Customer:
+    """The customer, if this user may see customers at all; otherwise 404, never 403."""
+    if not user.has_perm("customers.view_customer"):
+        raise Http404
+    try:
+        return Customer.objects.select_related("merged_into").get(pk=pk)
+    except Customer.DoesNotExist:
+        raise Http404 from None
+
+
+def customers_search(
+    *,
+    text: str = "",
+    lifecycle_stage: str = "",
+    language: str = "",
+    segment: Segment | None = None,
+    include_merged: bool = False,
+    allow_contact_search: bool = True,
+) -> QuerySet[Customer]:
+    qs = Customer.objects.all() if include_merged else Customer.objects.live()
+    text = text.strip()
+    if text:
+        qs = qs.filter(_text_condition(text, allow_contact_search))
+    if lifecycle_stage:
+        qs = qs.filter(lifecycle_stage=lifecycle_stage)
+    if language:
+        qs = qs.filter(language=language)
+    if segment is not None:
+        qs = qs.filter(segment_filter(segment.rules))
+    return qs.order_by("-last_interaction_at", "-id")
+
+
+def _text_condition(text: str, allow_contact_search: bool) -> Q:
+    match = _REFERENCE.match(text)
+    if match:
+        return Q(pk=int(match.group(1)))
+    if not allow_contact_search:
+        # Without the right to personal data, names and contact details are not searchable.
+        return Q(pk__in=[])
+    condition = Q()
+    for word in text.split()[:4]:
+        condition &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+    values = set()
+    if "@" in text:
+        try:
+            values.add(normalise_email(text))
+        except IdentityError:
+            pass
+    if _PHONEISH.match(text):
+        try:
+            values.add(normalise_phone(text))
+        except IdentityError:
+            pass
+    values.add(text.replace(" ", "").upper())  # loyalty card numbers
+    values.add(text)  # external ids as given
+    owners = ContactPoint.objects.filter(customer=OuterRef("pk"), value__in=values)
+    return condition | Q(Exists(owners))
+
+
+@dataclass
+class TimelineEvent:
+    at: datetime
+    kind: str  # interaction, merge_in, merge_out, attribute
+    object: object
+
+
+def customer_timeline(customer: Customer, *, limit: int = 50) -> list[TimelineEvent]:
+    """Interactions, merges and declarations, newest first."""
+    from cxcore.interactions.queries import interactions_for_customer
+
+    events = [
+        TimelineEvent(i.occurred_at, "interaction", i)
+        for i in interactions_for_customer(customer.pk, limit=limit)
+    ]
+    for merge in CustomerMerge.objects.filter(
+        Q(survivor=customer) | Q(merged=customer)
+    ).select_related("survivor", "merged", "merged_by"):
+        kind = "merge_in" if merge.survivor_id == customer.pk else "merge_out"
+        events.append(TimelineEvent(merge.merged_at, kind, merge))
+    for attribute in customer.attributes.all():
+        events.append(TimelineEvent(attribute.declared_at, "attribute", attribute))
+    events.sort(key=lambda event: event.at, reverse=True)
+    return events[:limit]
+
+
+def customer_page(customer: Customer) -> dict:
+    return {
+        "contact_points": list(customer.contact_points.order_by("kind", "system", "value")),
+        "attributes": list(customer.attributes.order_by("key")),
+        "conflicts": list(
+            IdentityConflict.objects.filter(
+                Q(customer=customer) | Q(other_customer=customer),
+                status=IdentityConflict.Status.OPEN,
+            ).select_related("customer", "other_customer")
+        ),
+        "timeline": customer_timeline(customer),
+        "interaction_count": customer.interactions.count(),
+    }
+
+
+def identity_conflicts_open() -> QuerySet[IdentityConflict]:
+    return (
+        IdentityConflict.objects.filter(status=IdentityConflict.Status.OPEN)
+        .select_related("customer", "other_customer")
+        .order_by("-created_at")
+    )
+
+
+def audit_entries(*, customer_id: int | None = None, action: str = "") -> QuerySet[AuditEntry]:
+    qs = AuditEntry.objects.select_related("actor")
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    if action:
+        qs = qs.filter(action=action)
+    return qs
+
+
+def segment_members(segment: Segment) -> QuerySet[Customer]:
+    return Customer.objects.live().filter(segment_filter(segment.rules)).order_by("-id")
+
+
+def lifecycle_counts() -> list[dict]:
+    from django.db.models import Count
+
+    return list(
+        Customer.objects.live()
+        .values("lifecycle_stage")
+        .annotate(total=Count("id"))
+        .order_by("lifecycle_stage")
+    )
