@@ -41,8 +41,8 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 messages: setup
-	cd cxcore && ../$(BIN)/django-admin makemessages -l fr --ignore 'tests/*' && ../$(BIN)/django-admin makemessages -l fr -d djangojs || true
-	cd cxcore && ../$(BIN)/django-admin compilemessages
+	$(BIN)/python manage.py makemessages -l fr --no-obsolete --ignore ".venv/*" --ignore "node_modules/*" --ignore "*/tests/*" --ignore "bench/*" --ignore "var/*"
+	$(BIN)/python manage.py compilemessages -l fr --ignore ".venv/*" --ignore "node_modules/*"
 
 clean:
 	rm -rf $(VENV) node_modules var

@@ -1,5 +1,23 @@
-"""Test-wide settings: tasks run immediately in-process, so tests see their effects."""
+"""Test-wide settings: tasks run immediately in-process, static files need no collectstatic."""
 
 import os
 
-os.environ.setdefault("TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
+# Playwright's sync API keeps an event loop in the main thread; the browser tests make their ORM
+# calls before the browser starts, so Django's async-safety guard is relaxed for the test run.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+            "QUEUES": ["default", "imports"],
+        }
+    }
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.WHITENOISE_AUTOREFRESH = True

@@ -86,10 +86,18 @@ def cmd_serve(args) -> int:
     _migrate()
     call_command("collectstatic", interactive=False, verbosity=0)
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    os.execv(
+    os.execv(  # noqa: S606 - replaces this process with gunicorn, no shell involved
         str(gunicorn),
-        [str(gunicorn), "cxcore.wsgi", "--bind", args.bind, "--workers", str(args.workers),
-         "--access-logformat", '%(h)s "%(r)s" %(s)s %(b)s %(L)ss'],
+        [
+            str(gunicorn),
+            "cxcore.wsgi",
+            "--bind",
+            args.bind,
+            "--workers",
+            str(args.workers),
+            "--access-logformat",
+            '%(h)s "%(r)s" %(s)s %(b)s %(L)ss',
+        ],
     )
     return 0
 
@@ -242,8 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     inter.add_argument("file")
     inter.add_argument("--source", default="import", help="source system code for rows without one")
     inter.add_argument("--encoding", default="utf-8", help="utf-8 (default), cp1252 or latin-1")
-    inter.add_argument("--map", action="append", metavar="FIELD=COLUMN",
-                       help="map a column by hand, e.g. --map email=Courriel")
+    inter.add_argument(
+        "--map",
+        action="append",
+        metavar="FIELD=COLUMN",
+        help="map a column by hand, e.g. --map email=Courriel",
+    )
     inter.add_argument("--errors", help="where to write the error report (CSV)")
     inter.set_defaults(func=cmd_import)
 

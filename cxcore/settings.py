@@ -1,4 +1,4 @@
-"""The one settings file of cxcore; every value comes from the environment (docs/configuration.md)."""
+"""The one settings file of cxcore, read from the environment (docs/configuration.md)."""
 
 from pathlib import Path
 
@@ -110,10 +110,11 @@ for _prefix, _folder in [("vendor/htmx", "htmx.org/dist"), ("vendor/echarts", "e
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
+        # Hashed, compressed names in production (after collectstatic); plain in development.
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if env_bool("STATIC_MANIFEST", not DEBUG)
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }

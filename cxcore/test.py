@@ -1,18 +1,28 @@
 """Base test case with named users, one per role, and an outsider who must get nothing."""
 
 from django.contrib.auth.models import Group, User
-from django.test import TestCase
+from django.test import TestCase, override_settings
 
 from cxcore.console.roles import roles_sync
 
 
 def make_user(username: str, role: str | None = None, **extra) -> User:
-    user = User.objects.create_user(username, f"{username}@example.org", "correct horse battery", **extra)
+    user = User.objects.create_user(
+        username, f"{username}@example.org", "correct horse battery", **extra
+    )
     if role:
         user.groups.add(Group.objects.get(name=role))
     return user
 
 
+# The manifest storage needs `collectstatic`, which tests do not run (as Django's docs warn);
+# pages are rendered with the plain storage instead.
+@override_settings(
+    STORAGES={
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+)
 class BaseTestCase(TestCase):
     @classmethod
     def setUpTestData(cls):

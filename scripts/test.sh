@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 status=0
 
+mkdir -p var
 echo "== migrations are in step with the models"
 DEBUG=0 $BIN/python manage.py makemigrations --check --dry-run >/dev/null || {
   echo "Models changed without a migration: run manage.py makemigrations"; status=1; }

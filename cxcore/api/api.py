@@ -11,7 +11,7 @@ api = NinjaAPI(
     description=(
         "Customers, identities and interactions. Authenticate with "
         "`Authorization: Bearer <token>` (create tokens in the console). "
-        "Errors are JSON: `{\"error\": {\"code\", \"message\", \"field\"}}`."
+        'Errors are JSON: `{"error": {"code", "message", "field"}}`.'
     ),
     auth=AUTH,
     urls_namespace="rest",

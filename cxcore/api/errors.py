@@ -32,8 +32,11 @@ def django_validation_errors(exc: DjangoValidationError) -> list[dict]:
             for name, errors in exc.error_dict.items()
             for error in errors
         ]
-    return [{"field": None, "code": e.code or "invalid", "message": m}
-            for e in exc.error_list for m in e.messages]
+    return [
+        {"field": None, "code": e.code or "invalid", "message": m}
+        for e in exc.error_list
+        for m in e.messages
+    ]
 
 
 def _location(loc) -> str:

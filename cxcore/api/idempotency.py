@@ -19,7 +19,12 @@ def idempotent(request, endpoint: str, payload, compute: Callable[[], tuple[int,
     if not key:
         return compute()
     if len(key) > 200:
-        raise ApiError(422, "invalid_idempotency_key", _("Idempotency-Key has at most 200 characters."), "Idempotency-Key")
+        raise ApiError(
+            422,
+            "invalid_idempotency_key",
+            _("Idempotency-Key has at most 200 characters."),
+            "Idempotency-Key",
+        )
     request_hash = hashlib.sha256(
         json.dumps(payload, sort_keys=True, default=str).encode()
     ).hexdigest()

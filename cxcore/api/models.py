@@ -57,3 +57,6 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique")
         ]
+
+    def __str__(self):
+        return f"{self.endpoint} {self.key}"

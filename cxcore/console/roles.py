@@ -85,4 +85,6 @@ def roles_sync_after_migrate(sender, using="default", **kwargs):
 def user_roles(user) -> list[str]:
     if not user.is_authenticated:
         return []
-    return sorted(name for name in user.groups.values_list("name", flat=True) if name in ROLE_LABELS)
+    return sorted(
+        name for name in user.groups.values_list("name", flat=True) if name in ROLE_LABELS
+    )

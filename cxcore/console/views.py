@@ -13,7 +13,7 @@ from cxcore.interactions import queries as interaction_queries
 
 @login_required
 def home(request):
-    # Every logged-in staff member has an overview; figures are shown only to those who may see them.
+    # Every staff member has an overview; each figure only for those allowed to see it.
     user = request.user
     context = {}
     since = timezone.now() - timedelta(days=30)

@@ -151,7 +151,9 @@ def customers_get(request, customer_id: int):
     customer = queries.customer_get_for(request.user, customer_id)
     personal = _personal(request)
     if personal:
-        services.audit_record(actor=actor, action="view", target="customer", customer_id=customer.pk)
+        services.audit_record(
+            actor=actor, action="view", target="customer", customer_id=customer.pk
+        )
     return customer_out(customer, personal=personal, detail=True)
 
 

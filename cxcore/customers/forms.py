@@ -17,7 +17,9 @@ class CustomerSearchForm(forms.Form):
         label=_("Language"), required=False, choices=[("", _("Any language"))] + Language.choices
     )
     segment = forms.ModelChoiceField(
-        label=_("Segment"), required=False, queryset=Segment.objects.all(),
+        label=_("Segment"),
+        required=False,
+        queryset=Segment.objects.all(),
         empty_label=_("Any segment"),
     )
 
@@ -76,25 +78,38 @@ class SegmentForm(forms.Form):
     """A segment built from a few plain questions, compiled into rules."""
 
     name = forms.CharField(label=_("Name"), max_length=120)
-    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
     lifecycle_stages = forms.MultipleChoiceField(
-        label=_("Lifecycle stages"), required=False, choices=LifecycleStage.choices,
+        label=_("Lifecycle stages"),
+        required=False,
+        choices=LifecycleStage.choices,
         widget=forms.CheckboxSelectMultiple,
     )
     language = forms.ChoiceField(
         label=_("Language"), required=False, choices=[("", _("Any language"))] + Language.choices
     )
-    intensity_min = forms.IntegerField(label=_("Intensity at least"), required=False, min_value=0, max_value=100)
-    intensity_max = forms.IntegerField(label=_("Intensity at most"), required=False, min_value=0, max_value=100)
+    intensity_min = forms.IntegerField(
+        label=_("Intensity at least"), required=False, min_value=0, max_value=100
+    )
+    intensity_max = forms.IntegerField(
+        label=_("Intensity at most"), required=False, min_value=0, max_value=100
+    )
     has_contact = forms.ChoiceField(
-        label=_("Has a contact point"), required=False,
+        label=_("Has a contact point"),
+        required=False,
         choices=[("", _("No condition"))] + ContactKind.choices,
     )
     attribute_key = forms.SlugField(label=_("Declared attribute"), required=False)
     attribute_value = forms.CharField(label=_("equal to"), required=False, max_length=500)
-    touchpoint = forms.CharField(label=_("Interacted at touchpoint (code)"), required=False, max_length=50)
+    touchpoint = forms.CharField(
+        label=_("Interacted at touchpoint (code)"), required=False, max_length=50
+    )
     channel = forms.CharField(label=_("Used channel (code)"), required=False, max_length=10)
-    within_days = forms.IntegerField(label=_("within the last N days"), required=False, min_value=1, max_value=3650, initial=90)
+    within_days = forms.IntegerField(
+        label=_("within the last N days"), required=False, min_value=1, max_value=3650, initial=90
+    )
 
     def clean(self):
         data = super().clean()
@@ -108,7 +123,9 @@ class SegmentForm(forms.Form):
         data = self.cleaned_data
         rules = []
         if data.get("lifecycle_stages"):
-            rules.append({"field": "lifecycle_stage", "op": "in", "value": list(data["lifecycle_stages"])})
+            rules.append(
+                {"field": "lifecycle_stage", "op": "in", "value": list(data["lifecycle_stages"])}
+            )
         if data.get("language"):
             rules.append({"field": "language", "op": "eq", "value": data["language"]})
         if data.get("intensity_min") is not None:
@@ -118,14 +135,29 @@ class SegmentForm(forms.Form):
         if data.get("has_contact"):
             rules.append({"field": "has_contact", "op": "eq", "value": data["has_contact"]})
         if data.get("attribute_key"):
-            rules.append({"field": "attribute", "op": "eq", "value": {
-                "key": data["attribute_key"], "value": data["attribute_value"]}})
+            rules.append(
+                {
+                    "field": "attribute",
+                    "op": "eq",
+                    "value": {"key": data["attribute_key"], "value": data["attribute_value"]},
+                }
+            )
         if data.get("touchpoint"):
-            rules.append({"field": "touchpoint", "op": "within_days", "value": {
-                "code": data["touchpoint"], "days": data["within_days"]}})
+            rules.append(
+                {
+                    "field": "touchpoint",
+                    "op": "within_days",
+                    "value": {"code": data["touchpoint"], "days": data["within_days"]},
+                }
+            )
         if data.get("channel"):
-            rules.append({"field": "channel", "op": "within_days", "value": {
-                "code": data["channel"], "days": data["within_days"]}})
+            rules.append(
+                {
+                    "field": "channel",
+                    "op": "within_days",
+                    "value": {"code": data["channel"], "days": data["within_days"]},
+                }
+            )
         return rules
 
     @staticmethod

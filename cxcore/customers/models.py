@@ -124,7 +124,7 @@ class ContactPoint(models.Model):
 
 
 class IdentityConflict(models.Model):
-    """An incoming record whose identities belong to two different customers, for a human to settle."""
+    """A record whose identities belong to two different customers, for a person to settle."""
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -155,9 +155,14 @@ class IdentityConflict(models.Model):
             )
         ]
 
+    def __str__(self):
+        return (
+            f"{self.get_kind_display()} shared by {self.customer_id} and {self.other_customer_id}"
+        )
+
 
 class CustomerMerge(models.Model):
-    """A merge that happened: the merged customer lives on as a tombstone pointing at the survivor."""
+    """A merge that happened: the merged customer stays as a tombstone pointing at the survivor."""
 
     survivor = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_won")
     merged = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_lost")
@@ -171,6 +176,9 @@ class CustomerMerge(models.Model):
     class Meta:
         verbose_name = _("customer merge")
         verbose_name_plural = _("customer merges")
+
+    def __str__(self):
+        return f"{self.merged_id} → {self.survivor_id}"
 
 
 class DeclaredAttribute(models.Model):
@@ -189,6 +197,9 @@ class DeclaredAttribute(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["customer", "key"], name="declared_attribute_unique")
         ]
+
+    def __str__(self):
+        return f"{self.key}={self.value}"
 
 
 class Segment(models.Model):
@@ -243,6 +254,9 @@ class AuditEntry(models.Model):
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
         ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

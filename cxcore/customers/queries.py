@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -68,15 +69,11 @@ def _text_condition(text: str, allow_contact_search: bool) -> Q:
         condition &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
     values = set()
     if "@" in text:
-        try:
+        with suppress(IdentityError):
             values.add(normalise_email(text))
-        except IdentityError:
-            pass
     if _PHONEISH.match(text):
-        try:
+        with suppress(IdentityError):
             values.add(normalise_phone(text))
-        except IdentityError:
-            pass
     values.add(text.replace(" ", "").upper())  # loyalty card numbers
     values.add(text)  # external ids as given
     owners = ContactPoint.objects.filter(customer=OuterRef("pk"), value__in=values)

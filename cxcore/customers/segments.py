@@ -13,8 +13,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cxcore.customers.models import ContactKind, ContactPoint, DeclaredAttribute, Language
-from cxcore.customers.models import LifecycleStage
+from cxcore.customers.models import (
+    ContactKind,
+    ContactPoint,
+    DeclaredAttribute,
+    Language,
+    LifecycleStage,
+)
 
 # field -> (allowed ops, human label)
 RULE_FIELDS = {
@@ -41,11 +46,19 @@ def segment_rules_validate(rules) -> list[dict]:
             raise ValidationError({"rules": _("%s is not an object.") % where})
         name, op, value = rule.get("field"), rule.get("op"), rule.get("value")
         if name not in RULE_FIELDS:
-            raise ValidationError({"rules": _("%(where)s: unknown field %(field)r.") % {
-                "where": where, "field": name}})
+            raise ValidationError(
+                {
+                    "rules": _("%(where)s: unknown field %(field)r.")
+                    % {"where": where, "field": name}
+                }
+            )
         if op not in RULE_FIELDS[name][0]:
-            raise ValidationError({"rules": _("%(where)s: operator %(op)r does not apply.") % {
-                "where": where, "op": op}})
+            raise ValidationError(
+                {
+                    "rules": _("%(where)s: operator %(op)r does not apply.")
+                    % {"where": where, "op": op}
+                }
+            )
         problem = _rule_value_problem(name, value)
         if problem:
             raise ValidationError({"rules": f"{where}: {problem}"})
@@ -68,15 +81,14 @@ def _rule_value_problem(name: str, value) -> str | None:
             return _("choose a contact kind among %s.") % ", ".join(ContactKind.values)
     elif name == "attribute":
         if not (isinstance(value, dict) and value.get("key") and "value" in value):
-            return _("give the attribute as {\"key\": ..., \"value\": ...}.")
-    elif name in {"touchpoint", "channel"}:
-        if not (
-            isinstance(value, dict)
-            and isinstance(value.get("code"), str)
-            and isinstance(value.get("days"), int)
-            and 1 <= value["days"] <= 3650
-        ):
-            return _("give {\"code\": ..., \"days\": 1 to 3650}.")
+            return _('give the attribute as {"key": ..., "value": ...}.')
+    elif name in {"touchpoint", "channel"} and not (
+        isinstance(value, dict)
+        and isinstance(value.get("code"), str)
+        and isinstance(value.get("days"), int)
+        and 1 <= value["days"] <= 3650
+    ):
+        return _('give {"code": ..., "days": 1 to 3650}.')
     return None
 
 
@@ -95,9 +107,7 @@ def segment_filter(rules: list[dict]) -> Q:
         elif name == "intensity":
             condition &= Q(**{f"intensity__{op}": value})
         elif name == "has_contact":
-            condition &= Q(
-                Exists(ContactPoint.objects.filter(customer=OuterRef("pk"), kind=value))
-            )
+            condition &= Q(Exists(ContactPoint.objects.filter(customer=OuterRef("pk"), kind=value)))
         elif name == "attribute":
             condition &= Q(
                 Exists(
@@ -108,8 +118,11 @@ def segment_filter(rules: list[dict]) -> Q:
             )
         elif name in {"touchpoint", "channel"}:
             since = now - timedelta(days=value["days"])
-            lookup = {"touchpoint__code": value["code"]} if name == "touchpoint" else {
-                "channel": value["code"]}
+            lookup = (
+                {"touchpoint__code": value["code"]}
+                if name == "touchpoint"
+                else {"channel": value["code"]}
+            )
             condition &= Q(
                 Exists(
                     Interaction.objects.filter(

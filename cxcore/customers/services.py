@@ -454,7 +454,8 @@ def customer_merge(
     if survivor.pk == merged.pk:
         raise ValidationError({"other": _("A customer cannot be merged with themselves.")})
     locked = {
-        c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[survivor.pk, merged.pk])
+        c.pk: c
+        for c in Customer.objects.select_for_update().filter(pk__in=[survivor.pk, merged.pk])
     }
     survivor, merged = locked[survivor.pk], locked[merged.pk]
     for customer in (survivor, merged):
@@ -464,9 +465,7 @@ def customer_merge(
             )
 
     moved = {"contact_points": 0, "attributes": 0, "interactions": 0}
-    survivor_keys = set(
-        survivor.contact_points.values_list("kind", "system", "value")
-    )
+    survivor_keys = set(survivor.contact_points.values_list("kind", "system", "value"))
     for point in merged.contact_points.all():
         if (point.kind, point.system, point.value) in survivor_keys:
             point.delete()

@@ -64,7 +64,9 @@ def customer_list(request):
     return render(request, template, context)
 
 
-@role_required("customers.view_customer", "customers.view_personal_data", "customers.export_customer")
+@role_required(
+    "customers.view_customer", "customers.view_personal_data", "customers.export_customer"
+)
 def customer_export(request):
     _form, qs, _personal = _search(request)
     actor = Actor.from_request(request)
@@ -77,8 +79,16 @@ def customer_export(request):
     )
 
     def rows():
-        yield [_("reference"), _("first name"), _("last name"), _("language"),
-               _("lifecycle stage"), _("intensity"), _("emails"), _("phones")]
+        yield [
+            _("reference"),
+            _("first name"),
+            _("last name"),
+            _("language"),
+            _("lifecycle stage"),
+            _("intensity"),
+            _("emails"),
+            _("phones"),
+        ]
         for customer in qs.prefetch_related("contact_points").iterator(chunk_size=2000):
             points = list(customer.contact_points.all())
             yield [
@@ -130,9 +140,14 @@ def _detail_with_error(request, customer, **forms):
         "customer": customer,
         "personal": request.user.has_perm("customers.view_personal_data"),
         **queries.customer_page(customer),
-        "profile_form": ProfileForm(initial={
-            "first_name": customer.first_name, "last_name": customer.last_name,
-            "language": customer.language, "time_zone": customer.time_zone}),
+        "profile_form": ProfileForm(
+            initial={
+                "first_name": customer.first_name,
+                "last_name": customer.last_name,
+                "language": customer.language,
+                "time_zone": customer.time_zone,
+            }
+        ),
         "contact_form": ContactPointForm(),
         "attribute_form": AttributeForm(),
         "merge_form": MergeForm(),
@@ -166,7 +181,9 @@ def contact_point_add(request, pk: int):
     if form.is_valid():
         try:
             services.contact_point_add(
-                actor=Actor.from_request(request), customer=customer, source="console",
+                actor=Actor.from_request(request),
+                customer=customer,
+                source="console",
                 **form.cleaned_data,
             )
             messages.success(request, _("Contact point added."))

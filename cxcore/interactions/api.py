@@ -24,9 +24,13 @@ router = Router(tags=["interactions"])
 class InteractionIn(Schema):
     """One interaction. Say who the customer is with at least one identity field."""
 
-    occurred_at: str = Field(description="ISO 8601 with a time zone, e.g. 2026-03-01T14:30:00+01:00")
+    occurred_at: str = Field(
+        description="ISO 8601 with a time zone, e.g. 2026-03-01T14:30:00+01:00"
+    )
     touchpoint: str = Field(description="Touchpoint code")
-    channel: str = Field(description="phone, email, sms, web, app, store, postal, social, chat, in_person")
+    channel: str = Field(
+        description="phone, email, sms, web, app, store, postal, social, chat, in_person"
+    )
     direction: str | None = "inbound"
     kind: str | None = None
     outcome: str | None = None
@@ -37,7 +41,9 @@ class InteractionIn(Schema):
     note: str | None = None
     source: str | None = Field(None, description="Source system code; defaults to 'api'")
     external_id: str | None = Field(None, description="Id in the source system; makes replays safe")
-    customer: str | int | None = Field(None, description="A cxcore customer reference, e.g. C0000042")
+    customer: str | int | None = Field(
+        None, description="A cxcore customer reference, e.g. C0000042"
+    )
     customer_external_id: str | None = None
     email: str | None = None
     phone: str | None = None

@@ -1,4 +1,4 @@
-"""Reading CSV files of interactions: encoding and dialect checks, column mapping, preview, import."""
+"""CSV files of interactions: encoding and dialect checks, column mapping, preview, import."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 
 from cxcore.interactions.ingest import (
     ALL_FIELDS,
-    REQUIRED_FIELDS,
     IDENTITY_FIELDS,
+    REQUIRED_FIELDS,
     References,
     RowValidator,
 )
@@ -27,7 +27,15 @@ ENCODINGS = ("utf-8", "cp1252", "latin-1")
 META_PREFIX = "meta."
 # Headers people actually write, in both languages, for automatic mapping.
 ALIASES = {
-    "occurred_at": {"date", "datetime", "timestamp", "when", "occurred", "date_heure", "horodatage"},
+    "occurred_at": {
+        "date",
+        "datetime",
+        "timestamp",
+        "when",
+        "occurred",
+        "date_heure",
+        "horodatage",
+    },
     "touchpoint": {"touchpoint_code", "point_de_contact", "touch_point"},
     "channel": {"canal"},
     "customer_external_id": {"customer_id_external", "client_id", "customer_ref", "ref_client"},
@@ -96,8 +104,10 @@ def csv_layout(stream: BinaryIO, encoding: str | None = None) -> CsvLayout:
     if b"\x00" in sample or sample.startswith(b"PK\x03\x04"):
         raise CsvFileError(
             "not_csv",
-            _("This is not a CSV file (it looks binary, e.g. an Excel workbook). "
-              "Save it as CSV, UTF-8, and try again."),
+            _(
+                "This is not a CSV file (it looks binary, e.g. an Excel workbook). "
+                "Save it as CSV, UTF-8, and try again."
+            ),
         )
     if encoding is None:
         encoding = "utf-8"
@@ -113,8 +123,10 @@ def csv_layout(stream: BinaryIO, encoding: str | None = None) -> CsvLayout:
         line = sample[: exc.start].count(b"\n") + 1
         raise CsvFileError(
             "wrong_encoding",
-            _("Line %(line)d is not valid %(encoding)s (byte 0x%(byte)02X). "
-              "Save the file as UTF-8, or choose its encoding (e.g. cp1252 for Excel on Windows).")
+            _(
+                "Line %(line)d is not valid %(encoding)s (byte 0x%(byte)02X). "
+                "Save the file as UTF-8, or choose its encoding (e.g. cp1252 for Excel on Windows)."
+            )
             % {"line": line, "encoding": encoding.upper(), "byte": sample[exc.start]},
         ) from None
     first_line = text.splitlines()[0] if text.splitlines() else ""
@@ -126,8 +138,10 @@ def csv_layout(stream: BinaryIO, encoding: str | None = None) -> CsvLayout:
         if first_line.count(delimiter) == 0:
             raise CsvFileError(
                 "not_csv",
-                _("No column separator found on the first line; "
-                  "is this a CSV file with a header row?"),
+                _(
+                    "No column separator found on the first line; "
+                    "is this a CSV file with a header row?"
+                ),
             ) from None
     headers = next(csv.reader([first_line], delimiter=delimiter))
     headers = [h.strip() for h in headers]
@@ -220,10 +234,20 @@ def csv_preview(
     preview = []
     for line_number, raw, width in _row_dicts(stream, layout, mapping):
         if raw is None:
-            preview.append({"row": line_number, "values": {}, "errors": [
-                {"field": "", "code": "wrong_column_count",
-                 "message": _("Has %(got)d cells, the header has %(want)d.")
-                 % {"got": width, "want": len(layout.headers)}}]})
+            preview.append(
+                {
+                    "row": line_number,
+                    "values": {},
+                    "errors": [
+                        {
+                            "field": "",
+                            "code": "wrong_column_count",
+                            "message": _("Has %(got)d cells, the header has %(want)d.")
+                            % {"got": width, "want": len(layout.headers)},
+                        }
+                    ],
+                }
+            )
         else:
             _valid, errors = validator.validate(raw)
             preview.append(

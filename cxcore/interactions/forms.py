@@ -34,14 +34,21 @@ FIELD_LABELS = {
 
 class InteractionFilterForm(forms.Form):
     touchpoint = forms.ModelChoiceField(
-        label=_("Touchpoint"), required=False, queryset=Touchpoint.objects.all(),
-        to_field_name="code", empty_label=_("Any touchpoint"),
+        label=_("Touchpoint"),
+        required=False,
+        queryset=Touchpoint.objects.all(),
+        to_field_name="code",
+        empty_label=_("Any touchpoint"),
     )
     channel = forms.ChoiceField(
         label=_("Channel"), required=False, choices=[("", _("Any channel"))] + Channel.choices
     )
-    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
 
 class UploadForm(forms.Form):
@@ -53,7 +60,9 @@ class UploadForm(forms.Form):
         help_text=_("UTF-8 unless the file comes from an old Excel on Windows (CP1252)."),
     )
     source = forms.SlugField(
-        label=_("Source system"), initial="import", max_length=50,
+        label=_("Source system"),
+        initial="import",
+        max_length=50,
         help_text=_("Rows without a source column are filed under this code."),
     )
 

@@ -261,9 +261,7 @@ class RowValidator:
             elif code in table:
                 values[f"{name}_id"] = table[code]
             else:
-                errors.append(
-                    FieldError(name, f"unknown_{name}", _("Unknown code %r.") % code)
-                )
+                errors.append(FieldError(name, f"unknown_{name}", _("Unknown code %r.") % code))
         # A touchpoint run by a team or a partner passes them on unless the row says otherwise.
         if touchpoint is not None:
             for position, name in ((1, "team_id"), (2, "partner_id"), (3, "site_id")):
@@ -320,8 +318,10 @@ class RowValidator:
                 else:
                     system = source if kind == "external_id" else ""
                     identities.append((kind, system, value))
-        if not identities and customer_id is None and not any(
-            e.field in IDENTITY_FIELDS for e in errors
+        if (
+            not identities
+            and customer_id is None
+            and not any(e.field in IDENTITY_FIELDS for e in errors)
         ):
             errors.append(
                 FieldError(
@@ -332,9 +332,7 @@ class RowValidator:
             )
         language = text.get("language", "").lower()
         if language and language not in Language.values:
-            errors.append(
-                FieldError("language", "invalid_language", _("Use fr or en."))
-            )
+            errors.append(FieldError("language", "invalid_language", _("Use fr or en.")))
 
         if errors:
             return None, errors
@@ -378,9 +376,7 @@ class RowValidator:
 
 def live_customer_ids(customer_ids: set[int]) -> dict[int, int]:
     """Map customer ids (possibly merged ones) to the live customer they now are."""
-    found = dict(
-        Customer.objects.filter(pk__in=customer_ids).values_list("pk", "merged_into_id")
-    )
+    found = dict(Customer.objects.filter(pk__in=customer_ids).values_list("pk", "merged_into_id"))
     result = {}
     for customer_id in customer_ids:
         if customer_id not in found:
@@ -389,9 +385,7 @@ def live_customer_ids(customer_ids: set[int]) -> dict[int, int]:
         while found.get(target) and seen < 10:
             nxt = found[target]
             if nxt not in found:
-                found.update(
-                    Customer.objects.filter(pk=nxt).values_list("pk", "merged_into_id")
-                )
+                found.update(Customer.objects.filter(pk=nxt).values_list("pk", "merged_into_id"))
             target, seen = nxt, seen + 1
         result[customer_id] = target
     return result

@@ -201,6 +201,9 @@ class ImportJob(models.Model):
         verbose_name_plural = _("imports")
         ordering = ["-created_at"]
 
+    def __str__(self):
+        return self.original_name
+
     @property
     def is_finished(self) -> bool:
         return self.status in {self.Status.DONE, self.Status.FAILED}

@@ -1,4 +1,4 @@
-"""Every write to the interaction log: set-based ingestion, CSV imports and reassignment on merge."""
+"""Every write to the interaction log: set-based ingestion, CSV imports, reassignment."""
 
 from __future__ import annotations
 
@@ -277,7 +277,9 @@ def import_job_run(*, job_id: int) -> None:
     except Exception as exc:
         log.exception("import %s failed", job.pk)
         job.status = ImportJob.Status.FAILED
-        job.failure = _("The import stopped: %s. Rows already imported stay; re-run to finish.") % exc
+        job.failure = (
+            _("The import stopped: %s. Rows already imported stay; re-run to finish.") % exc
+        )
     else:
         job.status = ImportJob.Status.DONE
         job.total_rows = summary.total_rows

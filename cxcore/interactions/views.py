@@ -84,8 +84,9 @@ def import_mapping(request, pk: int):
         return redirect("interactions:import_detail", pk=pk)
     with job.file.open("rb") as stream:
         layout = csv_layout(stream, job.encoding)
-        form = MappingForm(request.POST or request.GET or None, headers=layout.headers,
-                           initial=job.mapping)
+        form = MappingForm(
+            request.POST or request.GET or None, headers=layout.headers, initial=job.mapping
+        )
         mapping = form.mapping() if form.is_bound and form.is_valid() else job.mapping
         preview = csv_preview(stream, layout, mapping)
     if request.method == "POST" and form.is_valid() and "start" in request.POST:
@@ -95,19 +96,26 @@ def import_mapping(request, pk: int):
             return redirect("interactions:import_detail", pk=pk)
         except CsvFileError as exc:
             form.add_error(None, str(exc))
-    context = {"job": job, "form": form, "layout": layout, "preview": preview,
-               "mapped": [f for f in form if f.value()]}
+    context = {
+        "job": job,
+        "form": form,
+        "layout": layout,
+        "preview": preview,
+        "mapped": [f for f in form if f.value()],
+    }
     if is_htmx(request):
         return render(request, "interactions/import_mapping.html#preview", context)
-    return render(request, "interactions/import_mapping.html", context,
-                  status=422 if form.errors else 200)
+    return render(
+        request, "interactions/import_mapping.html", context, status=422 if form.errors else 200
+    )
 
 
 @role_required("interactions.import_interactions")
 def import_detail(request, pk: int):
     job = _job_for(request, pk)
     template = (
-        "interactions/import_detail.html#status" if is_htmx(request)
+        "interactions/import_detail.html#status"
+        if is_htmx(request)
         else "interactions/import_detail.html"
     )
     return render(request, template, {"job": job, "errors": job.errors[:50]})

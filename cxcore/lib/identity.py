@@ -8,7 +8,9 @@ from functools import lru_cache
 import phonenumbers
 
 # Deliberately simple: one @, a dot in the domain, no spaces. Deliverability is the mailer's job.
-_EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[^@\s<>(),;:\"\[\]]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 _HANDLE = re.compile(r"^@?[A-Za-z0-9_.]{1,64}$")
 _CARD = re.compile(r"^[A-Za-z0-9-]{4,40}$")
 
