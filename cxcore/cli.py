@@ -106,7 +106,7 @@ def cmd_worker(args) -> int:
     _django()
     from django.core.management import call_command
 
-    call_command("db_worker", queue_name="*", interval=args.interval)
+    call_command("db_worker", queue_name="*", interval=args.interval, reload=False)
     return 0
 
 

@@ -67,22 +67,26 @@ def audit_record(
 
 
 def _audit_bulk(actor: Actor, action: str, target: str, entries: Iterable[tuple[int, dict]]):
-    user = actor.user if getattr(actor.user, "pk", None) else None
-    AuditEntry.objects.bulk_create(
+    """Many audit lines at once (ingestion creates customers by the thousand)."""
+    user_id = getattr(actor.user, "pk", None)
+    now = timezone.now()
+    insert_rows(
+        AuditEntry,
         [
-            AuditEntry(
-                actor=user,
-                actor_label=actor.label,
-                action=action,
-                target=target,
-                customer_id=customer_id,
-                changes=changes,
-                via=actor.via,
-                ip_address=actor.ip,
-            )
+            "at",
+            "actor_id",
+            "actor_label",
+            "action",
+            "target",
+            "customer_id",
+            "changes",
+            "via",
+            "ip_address",
+        ],
+        [
+            (now, user_id, actor.label, action, target, customer_id, changes, actor.via, actor.ip)
             for customer_id, changes in entries
         ],
-        batch_size=2000,
     )
 
 

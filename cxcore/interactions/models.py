@@ -1,7 +1,10 @@
 """Touchpoints, channels and the non-linear interaction log, with the reference models they name."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -194,6 +197,8 @@ class ImportJob(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Touched as chunks are written: a running import that stops beating was killed.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -207,3 +212,12 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {self.Status.DONE, self.Status.FAILED}
+
+    @property
+    def can_run_again(self) -> bool:
+        """Failed, or running but silent for 5 minutes (its worker died): safe to re-run."""
+        if self.status == self.Status.FAILED:
+            return True
+        if self.status == self.Status.RUNNING and self.heartbeat_at:
+            return timezone.now() - self.heartbeat_at > timedelta(minutes=5)
+        return False

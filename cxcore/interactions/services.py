@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -244,20 +245,35 @@ def import_job_start(*, actor: Actor, job, mapping: dict[str, str]) -> None:
     transaction.on_commit(lambda: run_import.enqueue(job_id=job.pk))
 
 
+def import_job_again(*, actor: Actor, job) -> None:
+    """Queue a failed or killed import again; rows it already wrote are recognised and skipped."""
+    from cxcore.interactions.models import ImportJob
+    from cxcore.interactions.tasks import run_import
+
+    if not job.can_run_again:
+        raise ValidationError(_("This import is still running or finished; it cannot run again."))
+    job.status = ImportJob.Status.QUEUED
+    job.save(update_fields=["status"])
+    transaction.on_commit(lambda: run_import.enqueue(job_id=job.pk))
+
+
 def import_job_run(*, job_id: int) -> None:
     """Run a queued import (in the worker); counts are saved as it goes, so the page can follow."""
     from cxcore.interactions.csv_import import CsvFileError, csv_import, csv_layout
     from cxcore.interactions.models import ImportJob
 
     job = ImportJob.objects.get(pk=job_id)
-    if job.is_finished:
-        return
+    if job.status != ImportJob.Status.QUEUED:
+        return  # already run, or picked up by another worker
     job.status = ImportJob.Status.RUNNING
-    job.started_at = timezone.now()
-    job.save(update_fields=["status", "started_at"])
+    job.started_at = job.heartbeat_at = timezone.now()
+    job.failure = ""
+    job.save(update_fields=["status", "started_at", "heartbeat_at", "failure"])
 
     def progress(rows_done: int) -> None:
-        ImportJob.objects.filter(pk=job.pk).update(total_rows=rows_done)
+        ImportJob.objects.filter(pk=job.pk).update(
+            total_rows=rows_done, heartbeat_at=timezone.now()
+        )
 
     actor = Actor(user=job.created_by, via="import")
     try:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from cxcore.console.access import is_htmx, role_required
 from cxcore.interactions import queries, services
@@ -119,6 +121,18 @@ def import_detail(request, pk: int):
         else "interactions/import_detail.html"
     )
     return render(request, template, {"job": job, "errors": job.errors[:50]})
+
+
+@require_POST
+@role_required("interactions.import_interactions")
+def import_again(request, pk: int):
+    job = _job_for(request, pk)
+    try:
+        services.import_job_again(actor=Actor.from_request(request), job=job)
+        messages.success(request, _("Import queued again; rows already imported will be skipped."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("interactions:import_detail", pk=pk)
 
 
 @role_required("interactions.import_interactions")
