@@ -54,7 +54,7 @@ WSGI_APPLICATION = "cxcore.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -101,7 +101,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = []
 # Front-end packages come from the npm registry (package.json); only the files we use are served.
 _NODE_MODULES = BASE_DIR / "node_modules"
 for _prefix, _folder in [("vendor/htmx", "htmx.org/dist"), ("vendor/echarts", "echarts/dist")]:
