@@ -59,11 +59,17 @@ def customers_search(
 
 def _text_condition(text: str, allow_contact_search: bool) -> Q:
     match = _REFERENCE.match(text)
-    if match:
-        return Q(pk=int(match.group(1)))
+    reference = Q(pk=int(match.group(1))) if match else Q(pk__in=[])
     if not allow_contact_search:
         # Without the right to personal data, names and contact details are not searchable.
-        return Q(pk__in=[])
+        return reference
+    if match and not _PHONEISH.match(text):
+        return reference
+    # Digits alone may be a reference or a phone number typed without spaces (0612345678).
+    return reference | _contact_condition(text)
+
+
+def _contact_condition(text: str) -> Q:
     condition = Q()
     for word in text.split()[:4]:
         condition &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
