@@ -74,7 +74,7 @@ def _rule_value_problem(name: str, value) -> str | None:
         if value not in Language.values:
             return _("choose a language among %s.") % ", ".join(Language.values)
     elif name == "intensity":
-        if not isinstance(value, int) or not 0 <= value <= 100:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
             return _("intensity is a whole number from 0 to 100.")
     elif name == "has_contact":
         if value not in ContactKind.values:
@@ -86,6 +86,7 @@ def _rule_value_problem(name: str, value) -> str | None:
         isinstance(value, dict)
         and isinstance(value.get("code"), str)
         and isinstance(value.get("days"), int)
+        and not isinstance(value["days"], bool)
         and 1 <= value["days"] <= 3650
     ):
         return _('give {"code": ..., "days": 1 to 3650}.')

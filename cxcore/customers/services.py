@@ -501,8 +501,14 @@ def customer_merge(
         resolved_at=timezone.now(),
         resolved_by=actor.user if getattr(actor.user, "pk", None) else None,
     )
-    IdentityConflict.objects.filter(customer=merged).update(customer=survivor)
-    IdentityConflict.objects.filter(other_customer=merged).update(other_customer=survivor)
+    # Conflicts with third parties follow the survivor; settled ones between the two stay as they
+    # were, so no conflict ever names the same customer twice.
+    IdentityConflict.objects.filter(customer=merged).exclude(other_customer=survivor).update(
+        customer=survivor
+    )
+    IdentityConflict.objects.filter(other_customer=merged).exclude(customer=survivor).update(
+        other_customer=survivor
+    )
 
     profile_fill = {}
     for name in ("first_name", "last_name"):
