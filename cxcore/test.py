@@ -1,7 +1,7 @@
 """Base test case with named users, one per role, and an outsider who must get nothing."""
 
 from django.contrib.auth.models import Group, User
-from django.test import TestCase, override_settings
+from django.test import TestCase
 
 from cxcore.console.roles import roles_sync
 
@@ -15,14 +15,6 @@ def make_user(username: str, role: str | None = None, **extra) -> User:
     return user
 
 
-# The manifest storage needs `collectstatic`, which tests do not run (as Django's docs warn);
-# pages are rendered with the plain storage instead.
-@override_settings(
-    STORAGES={
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-)
 class BaseTestCase(TestCase):
     @classmethod
     def setUpTestData(cls):
