@@ -21,3 +21,6 @@ def pytest_configure(config):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.WHITENOISE_AUTOREFRESH = True
+    # Persistent connections would outlive the live server's threads and block the test
+    # database's teardown on PostgreSQL.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import available_timezones
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -575,25 +575,46 @@ def customer_scores_refresh(*, customer_ids: Sequence[int] | None = None, now=No
     for start in range(0, len(customer_ids), 5000):
         chunk = list(customer_ids[start : start + 5000])
         activity = customer_activity(chunk, now=now)
-        customers = list(
-            Customer.objects.filter(pk__in=chunk).only(
-                "pk", "lifecycle_stage", "intensity", "first_interaction_at", "last_interaction_at"
-            )
-        )
-        for customer in customers:
-            stats = activity.get(customer.pk, scoring.Activity(first_at=None, last_at=None))
-            customer.lifecycle_stage = scoring.lifecycle_stage(stats, now)
-            customer.intensity = scoring.relationship_intensity(stats, now)
-            customer.first_interaction_at = stats.first_at
-            customer.last_interaction_at = stats.last_at
-        with transaction.atomic():
-            Customer.objects.bulk_update(
-                customers,
-                ["lifecycle_stage", "intensity", "first_interaction_at", "last_interaction_at"],
-                batch_size=1000,
-            )
-        updated += len(customers)
+        changed = []
+        for pk, *old in Customer.objects.filter(pk__in=chunk).values_list(
+            "pk", "lifecycle_stage", "intensity", "first_interaction_at", "last_interaction_at"
+        ):
+            stats = activity.get(pk, scoring.Activity(first_at=None, last_at=None))
+            new = [
+                scoring.lifecycle_stage(stats, now),
+                scoring.relationship_intensity(stats, now),
+                stats.first_at,
+                stats.last_at,
+            ]
+            if new != old:
+                changed.append((pk, *new))
+        _scores_write(changed)
+        updated += len(changed)
     return updated
+
+
+def _scores_write(rows: list[tuple]) -> None:
+    # One prepared UPDATE run for many rows: bulk_update's CASE WHEN grows quadratic in SQLite.
+    if not rows:
+        return
+    ops = connection.ops
+    table = ops.quote_name(Customer._meta.db_table)
+    sql = (  # the table name is ours, every value is a parameter
+        f"UPDATE {table} SET lifecycle_stage = %s, intensity = %s, "  # noqa: S608
+        "first_interaction_at = %s, last_interaction_at = %s WHERE id = %s"
+    )
+    params = [
+        (
+            stage,
+            intensity,
+            ops.adapt_datetimefield_value(first),
+            ops.adapt_datetimefield_value(last),
+            pk,
+        )
+        for pk, stage, intensity, first, last in rows
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 # --- segments ------------------------------------------------------------------------------------
