@@ -47,7 +47,7 @@ def cmd_demo(args) -> int:
 
     _migrate()
     if args.reset or not Customer.objects.exists():
-        progress = Progress("Demo data", total=None, unit="interactions")
+        progress = Progress("Demo data", total=60_000, unit="interactions")
         summary = demo_seed(seed=args.seed, progress=progress.update)
         progress.finish()
         print(
