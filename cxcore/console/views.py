@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from cxcore.customers import queries as customer_queries
-from cxcore.customers.models import Customer, IdentityConflict
+from cxcore.customers.models import IdentityConflict
 from cxcore.interactions import queries as interaction_queries
 
 
@@ -18,8 +18,8 @@ def home(request):
     context = {}
     since = timezone.now() - timedelta(days=30)
     if user.has_perm("customers.view_customer"):
-        context["customer_count"] = Customer.objects.live().count()
         context["stages"] = customer_queries.lifecycle_counts()
+        context["customer_count"] = sum(row["total"] for row in context["stages"])
     if user.has_perm("customers.view_identityconflict"):
         context["open_conflicts"] = IdentityConflict.objects.filter(status="open").count()
     if user.has_perm("interactions.view_interaction"):

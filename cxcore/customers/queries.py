@@ -149,11 +149,16 @@ def segment_members(segment: Segment) -> QuerySet[Customer]:
 
 
 def lifecycle_counts() -> list[dict]:
+    """Live customers per lifecycle stage, in the stages' natural order, with their labels."""
     from django.db.models import Count
 
-    return list(
-        Customer.objects.live()
-        .values("lifecycle_stage")
-        .annotate(total=Count("id"))
-        .order_by("lifecycle_stage")
+    from cxcore.customers.models import LifecycleStage
+
+    totals = dict(
+        Customer.objects.live().values_list("lifecycle_stage").annotate(total=Count("id"))
     )
+    return [
+        {"stage": stage, "label": stage.label, "total": totals[stage]}
+        for stage in LifecycleStage
+        if totals.get(stage)
+    ]

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Max, Min, Q
 
 from cxcore.customers.scoring import FEEDBACK_KINDS, Activity
-from cxcore.interactions.models import Interaction
+from cxcore.interactions.models import Channel, Interaction
 
 
 def customer_activity(customer_ids: Sequence[int], *, now: datetime) -> dict[int, Activity]:
@@ -78,12 +78,13 @@ def interactions_search(
 
 
 def interaction_counts_by_channel(*, since: datetime) -> list[dict]:
-    return list(
+    rows = (
         Interaction.objects.filter(occurred_at__gte=since)
         .values("channel")
         .annotate(total=Count("id"))
         .order_by("-total")
     )
+    return [{**row, "label": Channel(row["channel"]).label} for row in rows]
 
 
 def interaction_counts_by_month(*, since: datetime) -> list[dict]:
