@@ -23,17 +23,31 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {}
     current = request.resolver_match.view_name if request.resolver_match else ""
+    # The page's own entry, else the list of its area (a customer page lights "Customers").
+    prefixes = {
+        "imports": "interactions:import",
+        "segments": "customers:segment",
+        "conflicts": "customers:conflict",
+        "tokens": "api:token",
+    }
+
+    def is_current(name: str) -> bool:
+        if current == name:
+            return True
+        prefix = prefixes.get(name.split(":")[1])
+        if prefix:
+            return current.startswith(prefix)
+        area = name.split(":")[0]
+        return (
+            name.endswith(":list")
+            and current.startswith(area + ":")
+            and not any(current.startswith(p) for p in prefixes.values())
+        )
+
     items = []
     for name, label, perm in NAVIGATION:
         if perm is None or user.has_perm(perm):
-            items.append(
-                {
-                    "url": reverse(name),
-                    "label": label,
-                    "current": current == name
-                    or (current.split(":")[0] == name.split(":")[0] and name.endswith(":list")),
-                }
-            )
+            items.append({"url": reverse(name), "label": label, "current": is_current(name)})
     return {
         "nav_items": items,
         "user_role_labels": [ROLE_LABELS[r] for r in user_roles(user)],
