@@ -98,6 +98,7 @@ def test_an_agent_finds_a_customer_and_reads_their_timeline(
 ):
     context = browser.new_context(locale=language, extra_http_headers={"Accept-Language": language})
     page = context.new_page()
+    page.set_default_timeout(60_000)  # generous: CI machines are small and may be busy
     page.goto(f"{live_server.url}/customers/")
     assert page.locator("html").get_attribute("lang") == language
 
