@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+
+log = logging.getLogger("cxcore.api")
 
 
 class ApiError(Exception):
@@ -108,6 +112,22 @@ def install(api) -> None:
     @api.exception_handler(Http404)
     def on_not_found(request, exc):
         return api.create_response(request, error_body("not_found", _("Not found.")), status=404)
+
+    @api.exception_handler(Exception)
+    def on_unexpected(request, exc: Exception):
+        # The details go to the log for operators, never to the client.
+        log.exception("API error on %s %s", request.method, request.path)
+        return api.create_response(
+            request,
+            error_body(
+                "server_error",
+                _(
+                    "Something went wrong on our side. Retrying the same request is safe: "
+                    "nothing is written twice."
+                ),
+            ),
+            status=500,
+        )
 
     @api.exception_handler(HttpError)
     def on_http_error(request, exc: HttpError):

@@ -128,10 +128,16 @@ class Touchpoint(models.Model):
 class Interaction(models.Model):
     """One contact between the customer and the company, on one touchpoint and one channel."""
 
+    # Foreign keys carry no index of their own: customer and touchpoint lead the composite
+    # indexes below, and teams, partners, sites and employees are few, read through rollups.
+    # Every index costs on each of the millions of rows ingested (bench/ingest.py).
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="interactions"
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="interactions",
+        db_index=False,
     )
-    touchpoint = models.ForeignKey(Touchpoint, on_delete=models.PROTECT)
+    touchpoint = models.ForeignKey(Touchpoint, on_delete=models.PROTECT, db_index=False)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     occurred_at = models.DateTimeField(_("occurred at"))
     direction = models.CharField(
@@ -139,10 +145,14 @@ class Interaction(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=50, blank=True, default="")
     outcome = models.CharField(_("outcome"), max_length=50, blank=True, default="")
-    employee = models.ForeignKey(Employee, null=True, blank=True, on_delete=models.SET_NULL)
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL)
-    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.SET_NULL)
-    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.SET_NULL)
+    employee = models.ForeignKey(
+        Employee, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
+    partner = models.ForeignKey(
+        Partner, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
     note = models.TextField(_("note"), blank=True, default="")
     source = models.CharField(_("source system"), max_length=50)
     # Given by the source system, or a fingerprint of the row when it has none (ingestion).
