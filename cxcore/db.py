@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from django.db import connection
 
@@ -12,15 +12,31 @@ def is_postgresql() -> bool:
     return connection.vendor == "postgresql"
 
 
-def values_in(column: str, values: list) -> tuple[str, list]:
-    """SQL and params for `column IN values`, as one array parameter on PostgreSQL.
+def select_where_in(
+    model, columns: Sequence[str], *, equals: dict, column: str, values: Sequence, chunk=5000
+) -> Iterator[tuple]:
+    """Rows (tuples of `columns`) of `model` where `equals` holds and `column` is in `values`.
 
-    Thousands of `%s` placeholders cost more to build and parse than the lookup itself;
-    `= ANY(%s)` sends the list as one value. SQLite has no arrays and keeps IN.
+    For lookups of thousands of keys at once. Thousands of `%s` placeholders cost more to build
+    and parse than the lookup itself, so on PostgreSQL the list goes as one array parameter
+    (`= ANY(%s)`); SQLite has no arrays and keeps IN, in chunks.
     """
-    if is_postgresql():
-        return f"{column} = ANY(%s)", [list(values)]
-    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+    quote = connection.ops.quote_name
+    selected = ", ".join(quote(c) for c in columns)
+    fixed = " AND ".join(f"{quote(name)} = %s" for name in equals)
+    for start in range(0, len(values), chunk):
+        part = list(values[start : start + chunk])
+        if is_postgresql():
+            condition, params = f"{quote(column)} = ANY(%s)", [part]
+        else:
+            condition, params = f"{quote(column)} IN ({', '.join(['%s'] * len(part))})", part
+        where = f"{fixed} AND {condition}" if fixed else condition
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {selected} FROM {quote(model._meta.db_table)} WHERE {where}",  # noqa: S608 - names are ours, values are parameters
+                [*equals.values(), *params],
+            )
+            yield from cursor.fetchall()
 
 
 def insert_rows(model, columns: Sequence[str], rows: Sequence[tuple]) -> list[int]:

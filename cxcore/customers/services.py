@@ -26,7 +26,7 @@ from cxcore.customers.models import (
     Segment,
 )
 from cxcore.customers.segments import segment_rules_validate
-from cxcore.db import insert_rows, values_in
+from cxcore.db import insert_rows, select_where_in
 from cxcore.lib.actor import Actor
 from cxcore.lib.identity import IdentityError, normalise
 
@@ -379,19 +379,16 @@ def _identity_owners(keys: set[IdentityKey]) -> dict[IdentityKey, int]:
     by_kind: dict[str, list[str]] = {}
     for kind, _system, value in keys:
         by_kind.setdefault(kind, []).append(value)
-    table = connection.ops.quote_name(ContactPoint._meta.db_table)
     for kind, values in by_kind.items():
-        for start in range(0, len(values), 5000):
-            condition, params = values_in("value", values[start : start + 5000])
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT system, value, customer_id FROM {table} "  # noqa: S608 - our table
-                    f"WHERE kind = %s AND {condition}",
-                    [kind, *params],
-                )
-                for system, value, customer_id in cursor.fetchall():
-                    if (kind, system, value) in keys:
-                        owners[(kind, system, value)] = customer_id
+        for system, value, customer_id in select_where_in(
+            ContactPoint,
+            ["system", "value", "customer_id"],
+            equals={"kind": kind},
+            column="value",
+            values=values,
+        ):
+            if (kind, system, value) in keys:
+                owners[(kind, system, value)] = customer_id
     return owners
 
 

@@ -111,86 +111,71 @@ def customer_export(request):
 @role_required("customers.view_customer")
 def customer_detail(request, pk: int):
     customer = queries.customer_get_for(request.user, pk)
-    personal = request.user.has_perm("customers.view_personal_data")
-    if personal:
+    if request.user.has_perm("customers.view_personal_data"):
         services.audit_record(
             actor=Actor.from_request(request), action="view", target="customer", customer_id=pk
         )
-    context = {
-        "customer": customer,
-        "personal": personal,
-        **queries.customer_page(customer),
-        "profile_form": ProfileForm(
-            initial={
-                "first_name": customer.first_name,
-                "last_name": customer.last_name,
-                "language": customer.language,
-                "time_zone": customer.time_zone,
-            }
-        ),
-        "contact_form": ContactPointForm(),
-        "attribute_form": AttributeForm(),
-        "merge_form": MergeForm(),
-    }
-    return render(request, "customers/detail.html", context)
+    return _detail_page(request, customer)
 
 
-def _detail_with_error(request, customer, **forms):
+def _detail_page(request, customer, *, status: int = 200, **forms):
+    """The customer page; forms given here (with their errors) replace the blank ones."""
     context = {
         "customer": customer,
         "personal": request.user.has_perm("customers.view_personal_data"),
         **queries.customer_page(customer),
         "profile_form": ProfileForm(
-            initial={
-                "first_name": customer.first_name,
-                "last_name": customer.last_name,
-                "language": customer.language,
-                "time_zone": customer.time_zone,
-            }
+            initial={name: getattr(customer, name) for name in services.PROFILE_FIELDS}
         ),
         "contact_form": ContactPointForm(),
         "attribute_form": AttributeForm(),
         "merge_form": MergeForm(),
         **forms,
     }
-    return render(request, "customers/detail.html", context, status=422)
+    return render(request, "customers/detail.html", context, status=status)
+
+
+def _post_to_customer(request, customer, form_class, form_name: str, write, success: str):
+    """Validate a customer-page form, run its service, and come back to the page."""
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            write(Actor.from_request(request), form.cleaned_data)
+            messages.success(request, success)
+            return redirect("customers:detail", pk=customer.pk)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+    return _detail_page(request, customer, status=422, **{form_name: form})
 
 
 @require_POST
 @role_required("customers.change_customer", "customers.view_personal_data")
 def customer_edit(request, pk: int):
     customer = queries.customer_get_for(request.user, pk)
-    form = ProfileForm(request.POST)
-    if form.is_valid():
-        try:
-            services.customer_update(
-                actor=Actor.from_request(request), customer=customer, **form.cleaned_data
-            )
-            messages.success(request, _("Profile saved."))
-            return redirect("customers:detail", pk=pk)
-        except ValidationError as exc:
-            _form_errors(form, exc)
-    return _detail_with_error(request, customer, profile_form=form)
+    return _post_to_customer(
+        request,
+        customer,
+        ProfileForm,
+        "profile_form",
+        lambda actor, data: services.customer_update(actor=actor, customer=customer, **data),
+        _("Profile saved."),
+    )
 
 
 @require_POST
 @role_required("customers.change_customer", "customers.view_personal_data")
 def contact_point_add(request, pk: int):
     customer = queries.customer_get_for(request.user, pk)
-    form = ContactPointForm(request.POST)
-    if form.is_valid():
-        try:
-            services.contact_point_add(
-                actor=Actor.from_request(request),
-                customer=customer,
-                source="console",
-                **form.cleaned_data,
-            )
-            messages.success(request, _("Contact point added."))
-            return redirect("customers:detail", pk=pk)
-        except ValidationError as exc:
-            _form_errors(form, exc)
-    return _detail_with_error(request, customer, contact_form=form)
+    return _post_to_customer(
+        request,
+        customer,
+        ContactPointForm,
+        "contact_form",
+        lambda actor, data: services.contact_point_add(
+            actor=actor, customer=customer, source="console", **data
+        ),
+        _("Contact point added."),
+    )
 
 
 @require_POST
@@ -207,17 +192,14 @@ def contact_point_remove(request, pk: int, point_pk: int):
 @role_required("customers.change_customer")
 def attribute_add(request, pk: int):
     customer = queries.customer_get_for(request.user, pk)
-    form = AttributeForm(request.POST)
-    if form.is_valid():
-        try:
-            services.attribute_declare(
-                actor=Actor.from_request(request), customer=customer, **form.cleaned_data
-            )
-            messages.success(request, _("Attribute recorded."))
-            return redirect("customers:detail", pk=pk)
-        except ValidationError as exc:
-            _form_errors(form, exc)
-    return _detail_with_error(request, customer, attribute_form=form)
+    return _post_to_customer(
+        request,
+        customer,
+        AttributeForm,
+        "attribute_form",
+        lambda actor, data: services.attribute_declare(actor=actor, customer=customer, **data),
+        _("Attribute recorded."),
+    )
 
 
 @require_POST
@@ -246,7 +228,7 @@ def customer_merge(request, pk: int):
                 return redirect("customers:detail", pk=pk)
             except ValidationError as exc:
                 _form_errors(form, exc)
-    return _detail_with_error(request, survivor, merge_form=form)
+    return _detail_page(request, survivor, status=422, merge_form=form)
 
 
 @role_required("customers.view_identityconflict")

@@ -7,12 +7,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cxcore.customers.services import customers_resolve
-from cxcore.db import insert_rows, values_in
+from cxcore.db import insert_rows, select_where_in
 from cxcore.interactions.ingest import FieldError, ValidRow, live_customer_ids
 from cxcore.interactions.models import Interaction
 from cxcore.lib.actor import Actor
@@ -175,18 +175,15 @@ def _existing_interactions(chunk: Iterable[ValidRow]) -> dict[tuple[str, str], t
     for row in chunk:
         by_source.setdefault(row.source, []).append(row.external_id)
     found = {}
-    table = connection.ops.quote_name(Interaction._meta.db_table)
     for source, external_ids in by_source.items():
-        for start in range(0, len(external_ids), 5000):
-            condition, params = values_in("external_id", external_ids[start : start + 5000])
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT id, customer_id, external_id FROM {table} "  # noqa: S608 - our table
-                    f"WHERE source = %s AND {condition}",
-                    [source, *params],
-                )
-                for pk, customer_id, external_id in cursor.fetchall():
-                    found[(source, external_id)] = (pk, customer_id)
+        for pk, customer_id, external_id in select_where_in(
+            Interaction,
+            ["id", "customer_id", "external_id"],
+            equals={"source": source},
+            column="external_id",
+            values=external_ids,
+        ):
+            found[(source, external_id)] = (pk, customer_id)
     return found
 
 
