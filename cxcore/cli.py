@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,8 @@ def cmd_demo(args) -> int:
     if args.no_serve:
         return 0
     print("Ctrl-C stops the server and the worker.\n", flush=True)
+    # A plain `kill` must stop the worker too, not only Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     worker = subprocess.Popen([sys.executable, "-m", "cxcore.cli", "worker"])
     try:
         from django.core.management import call_command
