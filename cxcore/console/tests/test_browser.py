@@ -87,9 +87,9 @@ def company():
     ],
 )
 def test_an_agent_finds_a_customer_and_reads_their_timeline(
+    company,  # first: its ORM calls must not run inside Playwright's event loop
     live_server,
     browser,
-    company,
     language,
     login_button,
     search_label,
