@@ -190,11 +190,14 @@ def attributes_declare(request, customer_id: int, payload: AttributeIn):
 
 
 @router.get("/customers/{customer_id}/timeline", summary="A customer's timeline, newest first")
-def customers_timeline(request, customer_id: int, limit: int = 50):
+def customers_timeline(request, customer_id: int, limit: int = 50, before: datetime | None = None):
+    """Pass the response's `older` as `before` to read further back."""
     require(request, "customers.view_customer")
     customer = queries.customer_get_for(request.user, customer_id)
     events = []
-    for event in queries.customer_timeline(customer, limit=max(1, min(limit, 200))):
+    limit = max(1, min(limit, 200))
+    page = queries.timeline_page(customer, before=before, size=limit)
+    for event in page["timeline"]:
         item = {"at": event.at, "kind": event.kind}
         obj = event.object
         if event.kind == "interaction":
@@ -211,7 +214,7 @@ def customers_timeline(request, customer_id: int, limit: int = 50):
         elif event.kind == "attribute":
             item.update(key=obj.key, value=obj.value, channel=obj.channel)
         events.append(item)
-    return {"customer": customer.pk, "events": events}
+    return {"customer": customer.pk, "events": events, "older": page["timeline_older"]}
 
 
 @router.post("/customers/{customer_id}/merge", summary="Merge another customer into this one")

@@ -93,26 +93,42 @@ class TimelineEvent:
     object: object
 
 
-def customer_timeline(customer: Customer, *, limit: int = 50) -> list[TimelineEvent]:
-    """Interactions, merges and declarations, newest first."""
+def customer_timeline(
+    customer: Customer, *, limit: int = 50, before: datetime | None = None
+) -> list[TimelineEvent]:
+    """Interactions, merges and declarations, newest first; `before` pages back in time.
+
+    Returns up to limit + 1 events: the extra one only says that older events exist.
+    """
     from cxcore.interactions.queries import interactions_for_customer
 
     events = [
         TimelineEvent(i.occurred_at, "interaction", i)
-        for i in interactions_for_customer(customer.pk, limit=limit)
+        for i in interactions_for_customer(customer.pk, limit=limit + 1, before=before)
     ]
-    for merge in CustomerMerge.objects.filter(
-        Q(survivor=customer) | Q(merged=customer)
-    ).select_related("survivor", "merged", "merged_by"):
+    merges = CustomerMerge.objects.filter(Q(survivor=customer) | Q(merged=customer))
+    attributes = customer.attributes.all()
+    if before is not None:
+        merges = merges.filter(merged_at__lt=before)
+        attributes = attributes.filter(declared_at__lt=before)
+    for merge in merges.select_related("survivor", "merged", "merged_by"):
         kind = "merge_in" if merge.survivor_id == customer.pk else "merge_out"
         events.append(TimelineEvent(merge.merged_at, kind, merge))
-    for attribute in customer.attributes.all():
+    for attribute in attributes:
         events.append(TimelineEvent(attribute.declared_at, "attribute", attribute))
     events.sort(key=lambda event: event.at, reverse=True)
-    return events[:limit]
+    return events[: limit + 1]
 
 
-def customer_page(customer: Customer) -> dict:
+def timeline_page(customer: Customer, *, before: datetime | None = None, size: int = 50) -> dict:
+    events = customer_timeline(customer, limit=size, before=before)
+    return {
+        "timeline": events[:size],
+        "timeline_older": events[size - 1].at if len(events) > size else None,
+    }
+
+
+def customer_page(customer: Customer, *, before: datetime | None = None) -> dict:
     return {
         "contact_points": list(customer.contact_points.order_by("kind", "system", "value")),
         "attributes": list(customer.attributes.order_by("key")),
@@ -122,7 +138,7 @@ def customer_page(customer: Customer) -> dict:
                 status=IdentityConflict.Status.OPEN,
             ).select_related("customer", "other_customer")
         ),
-        "timeline": customer_timeline(customer),
+        **timeline_page(customer, before=before),
         "interaction_count": customer.interactions.count(),
     }
 

@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -111,19 +112,32 @@ def customer_export(request):
 @role_required("customers.view_customer")
 def customer_detail(request, pk: int):
     customer = queries.customer_get_for(request.user, pk)
+    before = parse_datetime(request.GET.get("before", "").replace(" ", "+"))
+    if before is not None and timezone.is_naive(before):
+        before = None
+    if before is not None and is_htmx(request):
+        # The next page of the timeline only; the page itself was already audited.
+        context = {
+            "customer": customer,
+            "personal": request.user.has_perm("customers.view_personal_data"),
+            "older_page": True,
+            **queries.timeline_page(customer, before=before),
+        }
+        return render(request, "customers/detail.html#timeline_events", context)
     if request.user.has_perm("customers.view_personal_data"):
         services.audit_record(
             actor=Actor.from_request(request), action="view", target="customer", customer_id=pk
         )
-    return _detail_page(request, customer)
+    return _detail_page(request, customer, before=before)
 
 
-def _detail_page(request, customer, *, status: int = 200, **forms):
+def _detail_page(request, customer, *, status: int = 200, before=None, **forms):
     """The customer page; forms given here (with their errors) replace the blank ones."""
     context = {
         "customer": customer,
         "personal": request.user.has_perm("customers.view_personal_data"),
-        **queries.customer_page(customer),
+        "older_page": before is not None,
+        **queries.customer_page(customer, before=before),
         "profile_form": ProfileForm(
             initial={name: getattr(customer, name) for name in services.PROFILE_FIELDS}
         ),
