@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -190,9 +190,6 @@ def _existing_interactions(chunk: Iterable[ValidRow]) -> dict[tuple[str, str], t
 def interactions_reassign(*, from_customer, to_customer) -> int:
     """Move every interaction of one customer to another (used by customer_merge)."""
     return Interaction.objects.filter(customer=from_customer).update(customer=to_customer)
-
-
-ProgressCallback = Callable[[int], None]
 
 
 # --- CSV imports ---------------------------------------------------------------------------------
