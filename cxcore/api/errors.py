@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -112,6 +113,18 @@ def install(api) -> None:
     @api.exception_handler(Http404)
     def on_not_found(request, exc):
         return api.create_response(request, error_body("not_found", _("Not found.")), status=404)
+
+    @api.exception_handler(RequestDataTooBig)
+    def on_too_big(request, exc):
+        return api.create_response(
+            request,
+            error_body(
+                "request_too_large",
+                _("The request body is larger than %(size)d MB; send smaller batches.")
+                % {"size": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1_000_000},
+            ),
+            status=413,
+        )
 
     @api.exception_handler(Exception)
     def on_unexpected(request, exc: Exception):

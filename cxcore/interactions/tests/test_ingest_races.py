@@ -92,3 +92,14 @@ class IngestRaceTestCase(BaseTestCase):
         self.assertEqual(response.status_code, 500)
         self.assertEqual(response.json()["error"]["code"], "server_error")
         self.assertNotIn("secret detail", response.content.decode())
+
+    def test_it_refuses_an_oversized_body_with_a_clear_json_error(self):
+        self.client.force_login(self.manager)
+        with self.settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000):
+            response = self.client.post(
+                "/api/interactions/batch",
+                {"items": [{"note": "x" * 2000}]},
+                content_type="application/json",
+            )
+        self.assertEqual(response.status_code, 413)
+        self.assertEqual(response.json()["error"]["code"], "request_too_large")
