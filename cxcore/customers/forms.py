@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cxcore.customers.models import ContactKind, Language, LifecycleStage, Segment
+from cxcore.interactions.models import Channel, Direction, Touchpoint
 
 
 class CustomerSearchForm(forms.Form):
@@ -29,6 +30,49 @@ class ProfileForm(forms.Form):
     last_name = forms.CharField(label=_("Last name"), required=False, max_length=100)
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
     time_zone = forms.CharField(label=_("Time zone"), max_length=64)
+
+
+class NewCustomerForm(ProfileForm):
+    email = forms.CharField(label=_("Email"), required=False, max_length=320)
+    phone = forms.CharField(label=_("Phone"), required=False, max_length=40)
+
+    def contact_points(self) -> list[dict]:
+        data = self.cleaned_data
+        return [
+            {"kind": kind, "value": data[kind], "source": "console"}
+            for kind in ("email", "phone")
+            if data.get(kind)
+        ]
+
+
+class InteractionEntryForm(forms.Form):
+    """An agent writes down a contact as it happens (a call, a visit)."""
+
+    touchpoint = forms.ModelChoiceField(
+        label=_("Touchpoint"),
+        queryset=Touchpoint.objects.none(),
+        to_field_name="code",
+        empty_label=None,
+    )
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
+    direction = forms.ChoiceField(label=_("Direction"), choices=Direction.choices)
+    kind = forms.SlugField(
+        label=_("Kind"), required=False, max_length=50, help_text=_("e.g. call, visit, complaint")
+    )
+    outcome = forms.SlugField(
+        label=_("Outcome"), required=False, max_length=50, help_text=_("e.g. resolved, long_wait")
+    )
+    occurred_at = forms.DateTimeField(
+        label=_("When"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["touchpoint"].queryset = Touchpoint.objects.filter(is_active=True)
 
 
 class ContactPointForm(forms.Form):

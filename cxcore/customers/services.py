@@ -134,8 +134,20 @@ def customer_create(
         customer_id=customer.pk,
         changes={"first_name": customer.first_name, "last_name": customer.last_name},
     )
-    for point in contact_points:
-        contact_point_add(actor=actor, customer=customer, **point)
+    problems = {}
+    kinds = [point.get("kind") for point in contact_points]
+    for position, point in enumerate(contact_points):
+        try:
+            contact_point_add(actor=actor, customer=customer, **point)
+        except ValidationError as exc:
+            # Name the contact point at fault: its kind when unique (a form's "email" field),
+            # else its position in the list (the API's contact_points.1).
+            unique_kind = kinds.count(point.get("kind")) == 1
+            problems[point.get("kind") if unique_kind else f"contact_points.{position}"] = (
+                exc.messages
+            )
+    if problems:
+        raise ValidationError(problems)  # the atomic block undoes the customer too
     return customer
 
 

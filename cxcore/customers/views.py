@@ -18,11 +18,14 @@ from cxcore.customers.forms import (
     AttributeForm,
     ContactPointForm,
     CustomerSearchForm,
+    InteractionEntryForm,
     MergeForm,
+    NewCustomerForm,
     ProfileForm,
     SegmentForm,
 )
 from cxcore.customers.models import ContactPoint, IdentityConflict, Segment
+from cxcore.interactions.services import interaction_record
 from cxcore.lib.actor import Actor
 from cxcore.lib.csvsafe import csv_lines
 
@@ -144,6 +147,11 @@ def _detail_page(request, customer, *, status: int = 200, before=None, **forms):
         "contact_form": ContactPointForm(),
         "attribute_form": AttributeForm(),
         "merge_form": MergeForm(),
+        "interaction_form": InteractionEntryForm(
+            initial={
+                "occurred_at": timezone.localtime().replace(second=0, microsecond=0, tzinfo=None)
+            }
+        ),
         **forms,
     }
     return render(request, "customers/detail.html", context, status=status)
@@ -189,6 +197,43 @@ def contact_point_add(request, pk: int):
             actor=actor, customer=customer, source="console", **data
         ),
         _("Contact point added."),
+    )
+
+
+@role_required("customers.add_customer", "customers.view_personal_data")
+def customer_new(request):
+    form = NewCustomerForm(
+        request.POST or None, initial={"language": "fr", "time_zone": "Europe/Paris"}
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            customer = services.customer_create(
+                actor=Actor.from_request(request),
+                **{name: data[name] for name in services.PROFILE_FIELDS},
+                contact_points=form.contact_points(),
+            )
+            messages.success(request, _("Customer %s created.") % customer.reference)
+            return redirect("customers:detail", pk=customer.pk)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+    status = 422 if form.errors else 200
+    return render(request, "customers/new.html", {"form": form}, status=status)
+
+
+@require_POST
+@role_required("interactions.add_interaction", "customers.view_customer")
+def interaction_add(request, pk: int):
+    customer = queries.customer_get_for(request.user, pk)
+    return _post_to_customer(
+        request,
+        customer,
+        InteractionEntryForm,
+        "interaction_form",
+        lambda actor, data: interaction_record(
+            actor=actor, customer=customer, **{**data, "touchpoint": data["touchpoint"].code}
+        ),
+        _("Interaction recorded."),
     )
 
 

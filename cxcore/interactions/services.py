@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -185,6 +186,29 @@ def _existing_interactions(chunk: Iterable[ValidRow]) -> dict[tuple[str, str], t
         ):
             found[(source, external_id)] = (pk, customer_id)
     return found
+
+
+def interaction_record(*, actor: Actor, customer, **fields) -> Interaction:
+    """One interaction written down by a person (an agent on the phone, store staff).
+
+    It goes through the same validation and write as every import; `fields` are ingestion
+    fields (touchpoint code, channel, occurred_at…). Raises ValidationError naming the fields.
+    """
+    from cxcore.interactions.ingest import References, RowValidator
+
+    raw = {
+        **fields,
+        "customer": str(customer.pk),
+        "source": "console",
+        "external_id": f"console-{uuid.uuid4().hex}",
+    }
+    row, errors = RowValidator(References.load(), default_source="console").validate(raw)
+    if not errors:
+        [result] = interactions_ingest([row], actor=actor)
+        errors = result.errors
+    if errors:
+        raise ValidationError({e.field or "__all__": e.message for e in errors})
+    return Interaction.objects.get(pk=result.interaction_id)
 
 
 def interactions_reassign(*, from_customer, to_customer) -> int:
