@@ -90,6 +90,19 @@ def _rule_value_problem(name: str, value) -> str | None:
         and 1 <= value["days"] <= 3650
     ):
         return _('give {"code": ..., "days": 1 to 3650}.')
+    elif name == "channel":
+        from cxcore.interactions.models import Channel
+
+        if value["code"] not in Channel.values:
+            return _("unknown channel %(code)r; use one of %(codes)s.") % {
+                "code": value["code"],
+                "codes": ", ".join(Channel.values),
+            }
+    elif name == "touchpoint":
+        from cxcore.interactions.models import Touchpoint
+
+        if not Touchpoint.objects.filter(code=value["code"]).exists():
+            return _("no touchpoint has the code %r.") % value["code"]
     return None
 
 

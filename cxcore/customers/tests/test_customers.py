@@ -491,6 +491,7 @@ class SegmentTests(CustomersTestCase):
         self.assertEqual(self.count(rule("store-visit", 30)), 1)
         self.assertEqual(self.count(rule("store-visit", 100)), 2)
         self.assertEqual(self.count(rule("store-visit", 99)), 1)
+        make_touchpoint("call-centre", kind="phone_reception")  # known, but nobody called
         self.assertEqual(self.count(rule("call-centre", 3650)), 0)
 
     def test_it_requires_every_rule_to_hold(self):
