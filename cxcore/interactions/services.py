@@ -327,5 +327,8 @@ def import_job_run(*, job_id: int) -> None:
         job.existing_count = summary.existing
         job.error_count = summary.error_count
         job.errors = summary.errors
+        # The uploaded file is personal data we no longer need once its rows are in: keep
+        # the counts and the error report, not the file. A failed import keeps it to run again.
+        job.file.delete(save=False)
     job.finished_at = timezone.now()
     job.save()

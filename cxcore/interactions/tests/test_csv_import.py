@@ -376,6 +376,8 @@ class ConsoleImportTests(CsvImportTestCase):
         )
         entry = AuditEntry.objects.get(action="import")
         self.assertEqual((entry.actor, entry.changes["job"]), (self.manager, job.pk))
+        # Once its rows are in, the uploaded file (personal data) is gone; the report stays.
+        self.assertFalse(job.file)
 
         detail = self.client.get(f"/interactions/imports/{job.pk}/")
         self.assertEqual(detail.status_code, 200)
