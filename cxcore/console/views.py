@@ -4,7 +4,8 @@ from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext
 
 from cxcore.customers import queries as customer_queries
 from cxcore.customers.models import IdentityConflict
@@ -28,6 +29,12 @@ def home(request):
         context["by_month"] = interaction_queries.interaction_counts_by_month(
             since=timezone.now() - timedelta(days=548)
         )
+        # Labels in the reader's language, for the chart (the table below formats its own).
+        context["by_month_chart"] = {
+            "labels": [formats.date_format(row["month"], "M Y") for row in context["by_month"]],
+            "values": [row["total"] for row in context["by_month"]],
+            "name": gettext("Interactions"),
+        }
     return render(request, "console/home.html", context)
 
 
