@@ -611,7 +611,8 @@ class DemoCompany:
                 profile.end_ago = rng.uniform(0, profile.start_ago)
             elif profile.stage == "active":
                 profile.start_ago = rng.uniform(100, HISTORY_DAYS)
-                profile.end_ago = rng.uniform(0, 170)
+                # Most active customers were in touch lately; a few have gone quiet for months.
+                profile.end_ago = min(170.0, rng.expovariate(1 / 18))
             elif profile.stage == "lapsing":
                 profile.start_ago = rng.uniform(200, HISTORY_DAYS)
                 profile.end_ago = rng.uniform(190, min(355, profile.start_ago))
