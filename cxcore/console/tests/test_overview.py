@@ -34,3 +34,23 @@ class OverviewTestCase(BaseTestCase):
         self.assertEqual(response.status_code, 200)
         self.assertNotIn("customer_count", response.context)
         self.assertNotIn("by_channel", response.context)
+
+
+class NavigationTestCase(BaseTestCase):
+    def test_it_lights_the_entry_of_the_area_the_page_belongs_to(self):
+        self.client.force_login(self.admin)
+        customer = make_customer()
+        for path, lit in (
+            ("/", "Overview"),
+            ("/customers/", "Customers"),
+            (f"/customers/{customer.pk}/", "Customers"),
+            ("/customers/segments/new/", "Segments"),
+            ("/customers/identity-review/", "Identity review"),
+            ("/customers/audit/", "Audit log"),
+            ("/interactions/", "Interactions"),
+            ("/interactions/imports/", "Imports"),
+            ("/tokens/", "API tokens"),
+        ):
+            with self.subTest(path=path):
+                items = self.client.get(path).context["nav_items"]
+                self.assertEqual([str(i["label"]) for i in items if i["current"]], [lit])

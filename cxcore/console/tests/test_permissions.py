@@ -177,7 +177,9 @@ class NavigationTests(BaseTestCase):
 
     def expected_items(self, role: str | None) -> list[str]:
         granted = set(ROLE_PERMISSIONS.get(role, ()))
-        return [name for name, _label, perm in NAVIGATION if perm is None or perm in granted]
+        return [
+            name for name, _label, perm, _prefix in NAVIGATION if perm is None or perm in granted
+        ]
 
     def test_it_shows_each_role_exactly_its_navigation(self):
         for user, role in self.users():
@@ -194,13 +196,13 @@ class NavigationTests(BaseTestCase):
         for user, role in self.users():
             visible = set(self.expected_items(role))
             self.client.force_login(user)
-            for name, _label, _perm in NAVIGATION:
+            for name, _label, _perm, _prefix in NAVIGATION:
                 with self.subTest(role=role, area=name):
                     status = self.client.get(reverse(name)).status_code
                     self.assertEqual(status, 200 if name in visible else 403)
 
     def test_it_gives_the_admin_every_navigation_item(self):
-        self.assertEqual(self.expected_items("admin"), [name for name, _l, _p in NAVIGATION])
+        self.assertEqual(self.expected_items("admin"), [name for name, _l, _p, _x in NAVIGATION])
 
 
 class LoginTests(BaseTestCase):
