@@ -12,10 +12,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cxcore.customers.services import customers_resolve
+from cxcore.customers.services import audit_record, customers_resolve
 from cxcore.db import insert_rows, select_where_in
-from cxcore.interactions.ingest import FieldError, ValidRow, live_customer_ids
-from cxcore.interactions.models import Interaction
+from cxcore.interactions.ingest import (
+    FieldError,
+    References,
+    RowValidator,
+    ValidRow,
+    live_customer_ids,
+)
+from cxcore.interactions.models import ImportJob, Interaction
 from cxcore.lib.actor import Actor
 
 log = logging.getLogger(__name__)
@@ -194,8 +200,6 @@ def interaction_record(*, actor: Actor, customer, **fields) -> Interaction:
     It goes through the same validation and write as every import; `fields` are ingestion
     fields (touchpoint code, channel, occurred_at…). Raises ValidationError naming the fields.
     """
-    from cxcore.interactions.ingest import References, RowValidator
-
     raw = {
         **fields,
         "customer": str(customer.pk),
@@ -217,6 +221,7 @@ def interactions_reassign(*, from_customer, to_customer) -> int:
 
 
 # --- CSV imports ---------------------------------------------------------------------------------
+# csv_import and tasks import this module, hence the imports inside the functions below.
 
 
 def import_job_create(*, actor: Actor, upload, encoding: str, source: str):
@@ -224,7 +229,6 @@ def import_job_create(*, actor: Actor, upload, encoding: str, source: str):
     from django.conf import settings
 
     from cxcore.interactions.csv_import import CsvFileError, csv_layout, mapping_guess
-    from cxcore.interactions.models import ImportJob
 
     if upload.size > settings.IMPORT_MAX_FILE_BYTES:
         raise CsvFileError(
@@ -247,7 +251,6 @@ def import_job_create(*, actor: Actor, upload, encoding: str, source: str):
 
 def import_job_start(*, actor: Actor, job, mapping: dict[str, str]) -> None:
     from cxcore.interactions.csv_import import CsvFileError, csv_layout, mapping_check
-    from cxcore.interactions.models import ImportJob
     from cxcore.interactions.tasks import run_import
 
     with job.file.open("rb") as stream:
@@ -258,8 +261,6 @@ def import_job_start(*, actor: Actor, job, mapping: dict[str, str]) -> None:
     job.mapping = mapping
     job.status = ImportJob.Status.QUEUED
     job.save(update_fields=["mapping", "status"])
-    from cxcore.customers.services import audit_record
-
     audit_record(
         actor=actor,
         action="import",
@@ -271,7 +272,6 @@ def import_job_start(*, actor: Actor, job, mapping: dict[str, str]) -> None:
 
 def import_job_again(*, actor: Actor, job) -> None:
     """Queue a failed or killed import again; rows it already wrote are recognised and skipped."""
-    from cxcore.interactions.models import ImportJob
     from cxcore.interactions.tasks import run_import
 
     if not job.can_run_again:
@@ -284,7 +284,6 @@ def import_job_again(*, actor: Actor, job) -> None:
 def import_job_run(*, job_id: int) -> None:
     """Run a queued import (in the worker); counts are saved as it goes, so the page can follow."""
     from cxcore.interactions.csv_import import CsvFileError, csv_import, csv_layout
-    from cxcore.interactions.models import ImportJob
 
     job = ImportJob.objects.get(pk=job_id)
     if job.status != ImportJob.Status.QUEUED:

@@ -7,12 +7,13 @@ import io
 import shutil
 import tempfile
 from contextlib import redirect_stderr, redirect_stdout
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
+from django.utils import timezone
 
 from cxcore.cli import main as cli_main
 from cxcore.customers.models import AuditEntry, ContactPoint, Customer
@@ -345,6 +346,24 @@ class ConsoleImportTests(CsvImportTestCase):
             )
         job.refresh_from_db()
         return response
+
+    def test_it_runs_a_killed_import_again_and_finishes_it(self):
+        self.upload(csv_file(HEADER, *GOOD_ROWS))
+        job = ImportJob.objects.get()
+        # As if a worker died after writing part of it: running, silent for ten minutes.
+        ImportJob.objects.filter(pk=job.pk).update(
+            status="running", heartbeat_at=timezone.now() - timedelta(minutes=10)
+        )
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post(f"/interactions/imports/{job.pk}/again/")
+        self.assertRedirects(response, f"/interactions/imports/{job.pk}/")
+        job.refresh_from_db()
+        self.assertEqual((job.status, job.created_count), ("done", 3))
+
+        # A finished import cannot run again.
+        response = self.client.post(f"/interactions/imports/{job.pk}/again/", follow=True)
+        self.assertContains(response, "cannot run again")
+        self.assertEqual(Interaction.objects.count(), 3)
 
     def test_it_runs_an_import_from_upload_to_error_report(self):
         bad = "v9;2026-03-02T11:00:00+01:00;store-visit;store;not-an-email;;;"
