@@ -13,7 +13,7 @@ def pytest_configure(config):
     settings.TASKS = {
         "default": {
             "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
-            "QUEUES": ["default", "imports"],
+            "QUEUES": ["default", "imports", "membrane"],
         }
     }
     settings.STORAGES = {

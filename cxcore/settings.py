@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "ninja",
     "cxcore.customers",
     "cxcore.interactions",
+    "cxcore.membrane",
+    "cxcore.portal",
     "cxcore.api",
     "cxcore.console",
 ]
@@ -78,7 +80,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 TASKS = {
     "default": {
         "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default", "imports"],
+        "QUEUES": ["default", "imports", "membrane"],
     }
 }
 
@@ -149,6 +151,14 @@ SECURE_REFERRER_POLICY = "same-origin"
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+
+# The membrane: links in messages, delivery backends (docs/membrane.md).
+PORTAL_LINK_MAX_AGE_DAYS = env_int("PORTAL_LINK_MAX_AGE_DAYS", 90, minimum=1)
+SMS_PROVIDER = env_str("SMS_PROVIDER", "cxcore.membrane.backends.FileSmsProvider")
+SMS_FILE_DIR = Path(env_str("SMS_FILE_DIR", str(VAR_DIR / "sms")))
+WEBHOOK_URL = env_str("WEBHOOK_URL")
+WEBHOOK_SECRET = env_str("WEBHOOK_SECRET")
+DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5, minimum=1)
 
 API_TOKEN_DEFAULT_DAYS = env_int("API_TOKEN_DEFAULT_DAYS", 90, minimum=1)
 INGEST_BATCH_MAX_ITEMS = 10_000

@@ -11,6 +11,8 @@ urlpatterns = [
     path("customers/", include("cxcore.customers.urls")),
     path("interactions/", include("cxcore.interactions.urls")),
     path("tokens/", include("cxcore.api.urls")),
+    path("membrane/", include("cxcore.membrane.urls")),
+    path("", include("cxcore.portal.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path(

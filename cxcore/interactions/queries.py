@@ -97,3 +97,30 @@ def interaction_counts_by_month(*, since: datetime) -> list[dict]:
         .annotate(total=Count("id"))
         .order_by("month")
     )
+
+
+# What counts as a bad experience until the feedback and loop areas add answers and cases:
+# a complaint logged as an interaction, or an interaction whose outcome says so.
+BAD_EXPERIENCE = Q(kind="complaint") | Q(outcome__in=["complaint", "detractor", "unresolved"])
+
+
+def bad_experiences_since(customer_ids, *, since: datetime) -> dict[int, datetime]:
+    """The latest bad experience since `since` per customer (ids: a list or an id subquery)."""
+    rows = (
+        Interaction.objects.filter(
+            BAD_EXPERIENCE, customer_id__in=customer_ids, occurred_at__gte=since
+        )
+        .values("customer_id")
+        .annotate(last_at=Max("occurred_at"))
+        .values_list("customer_id", "last_at")
+    )
+    return dict(rows)
+
+
+def open_complaints(customer_ids) -> set[int]:
+    """Customers with a complaint still marked open."""
+    return set(
+        Interaction.objects.filter(customer_id__in=customer_ids, kind="complaint", outcome="open")
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )

@@ -1,0 +1,341 @@
+"""Reads of the membrane: customer states loaded in bulk for the engine, and page data."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.db.models import Count, Max, Q, QuerySet
+
+from cxcore.customers.models import ContactKind, Customer, DeclaredAttribute
+from cxcore.interactions.queries import bad_experiences_since, open_complaints
+from cxcore.membrane import policy
+from cxcore.membrane.models import (
+    Campaign,
+    ConsentEvent,
+    ConsentState,
+    Decision,
+    Delivery,
+    DoNotContact,
+    Message,
+    PolicySetting,
+    Preference,
+)
+
+CHANNEL_BITS = {channel: 1 << i for i, channel in enumerate(policy.CHANNELS)}
+# A phone number reaches the customer by SMS and by call; an external id lets another system
+# (the webhook) address them; a postal address takes letters.
+ADDRESS_BITS = {
+    ContactKind.EMAIL: CHANNEL_BITS["email"],
+    ContactKind.PHONE: CHANNEL_BITS["sms"] | CHANNEL_BITS["phone"],
+    ContactKind.POSTAL: CHANNEL_BITS["postal"],
+    ContactKind.EXTERNAL_ID: CHANNEL_BITS["webhook"],
+}
+# Declared attributes whose values name topics of interest ("interests": "delivery, price").
+INTEREST_KEYS = ("interest", "interests", "topics")
+COUNTED = (Delivery.Status.SENDING, Delivery.Status.SENT)
+
+
+def policy_params(purpose: str) -> policy.Params:
+    """The company's parameters for a purpose: defaults overlaid with what admins changed."""
+    return policy_params_all()[purpose]
+
+
+def policy_params_all() -> dict[str, policy.Params]:
+    from cxcore.membrane.services import params_from_json
+
+    stored = dict(PolicySetting.objects.values_list("purpose", "params"))
+    return {
+        purpose: params_from_json(stored.get(purpose, {}), base=policy.DEFAULT_PARAMS[purpose])
+        for purpose in policy.PURPOSES
+    }
+
+
+def message_spec(message: Message, *, interaction_id: int | None = None) -> policy.MessageSpec:
+    return policy.MessageSpec(
+        id=message.pk,
+        purpose=message.purpose,
+        topics=frozenset(message.topics or ()),
+        priority=message.priority,
+        expires_at=message.expires_at,
+        variants=frozenset(message.variants.values_list("channel", "language")),
+        interaction_id=interaction_id,
+    )
+
+
+def _bits_to_set(purpose: str):
+    cache = {}
+
+    def convert(bits: int) -> frozenset:
+        found = cache.get(bits)
+        if found is None:
+            found = cache[bits] = frozenset(
+                (purpose, channel) for channel, bit in CHANNEL_BITS.items() if bits & bit
+            )
+        return found
+
+    return convert
+
+
+def _channel_set(bits: int, _cache={}) -> frozenset[str]:  # noqa: B006 - a deliberate memo
+    found = _cache.get(bits)
+    if found is None:
+        found = _cache[bits] = frozenset(c for c, bit in CHANNEL_BITS.items() if bits & bit)
+    return found
+
+
+def preferences_from_row(pref: Preference) -> policy.Preferences:
+    caps = tuple(
+        sorted(
+            (purpose, limits.get("week"), limits.get("month"))
+            for purpose, limits in (pref.purpose_caps or {}).items()
+        )
+    )
+    return policy.Preferences(
+        channels=tuple(pref.channels or ()),
+        topics=frozenset(pref.topics or ()),
+        max_per_week=pref.max_per_week,
+        max_per_month=pref.max_per_month,
+        purpose_caps=caps,
+        quiet_start=pref.quiet_start,
+        quiet_end=pref.quiet_end,
+        quiet_days=frozenset(pref.quiet_days or ()),
+        no_digital="no_digital" in (pref.accessibility or ()),
+        marketing_paused_until=pref.marketing_paused_until,
+    )
+
+
+def _ids_sql(customer_ids) -> tuple[str, list]:
+    """SQL and params for a set of customer ids: a list, or a QuerySet of customers."""
+    if isinstance(customer_ids, QuerySet):
+        sql, params = customer_ids.order_by().values("id").query.sql_with_params()
+        return sql, list(params)
+    ids = list(customer_ids)
+    if not ids:
+        return "SELECT NULL WHERE 1 = 0", []
+    marks = ", ".join(["%s"] * len(ids))
+    return f"SELECT id FROM customers_customer WHERE id IN ({marks})", ids  # noqa: S608 - placeholders only
+
+
+def customer_states(
+    customer_ids,
+    message: policy.MessageSpec,
+    params: policy.Params,
+    *,
+    now: datetime,
+    at_send_time: bool = False,
+) -> Iterator[tuple[int, policy.CustomerState]]:
+    """(customer id, state) for every customer in `customer_ids`, loaded set-wise.
+
+    One wide query gives each customer's consents, addresses and do-not-contact as bit sets;
+    the sparse parts (preferences, recent deliveries, interests, bad experiences, surveys)
+    come in one query each. No query per customer.
+    """
+    ids_sql, ids_params = _ids_sql(customer_ids)
+    if isinstance(customer_ids, QuerySet):
+        id_filter = customer_ids.order_by().values("id")
+    else:
+        id_filter = list(customer_ids)
+    purpose = message.purpose
+    channel_case = (
+        "CASE channel "
+        + " ".join(f"WHEN '{c}' THEN {bit}" for c, bit in CHANNEL_BITS.items())
+        + " ELSE 0 END"
+    )
+    address_sum = " + ".join(
+        f"MAX(CASE WHEN kind = '{kind}' THEN {bit} ELSE 0 END)"
+        for kind, bit in ADDRESS_BITS.items()
+    )
+    kinds = ", ".join(f"'{kind}'" for kind in ADDRESS_BITS)
+    # Every name and constant in this SQL is ours; the purpose and ids go as parameters.
+    sql = f"""
+        SELECT c.id, c.language, c.time_zone,
+               COALESCE(cs.granted, 0), COALESCE(cs.withdrawn, 0),
+               COALESCE(cp.addresses, 0), COALESCE(dn.blocked, 0)
+        FROM customers_customer c
+        LEFT JOIN (
+            SELECT customer_id,
+                   SUM(CASE WHEN granted THEN {channel_case} ELSE 0 END) AS granted,
+                   SUM(CASE WHEN granted THEN 0 ELSE {channel_case} END) AS withdrawn
+            FROM membrane_consentstate
+            WHERE purpose = %s AND customer_id IN ({ids_sql})
+            GROUP BY customer_id
+        ) cs ON cs.customer_id = c.id
+        LEFT JOIN (
+            SELECT customer_id, {address_sum} AS addresses
+            FROM customers_contactpoint
+            WHERE kind IN ({kinds}) AND customer_id IN ({ids_sql})
+            GROUP BY customer_id
+        ) cp ON cp.customer_id = c.id
+        LEFT JOIN (
+            SELECT customer_id, SUM({channel_case}) AS blocked
+            FROM membrane_donotcontact
+            WHERE lifted_at IS NULL AND customer_id IN ({ids_sql})
+            GROUP BY customer_id
+        ) dn ON dn.customer_id = c.id
+        WHERE c.id IN ({ids_sql})
+    """  # noqa: S608
+    sql_params = [purpose, *ids_params, *ids_params, *ids_params, *ids_params]
+
+    sparse = _sparse_state(id_filter, message, params, now=now, at_send_time=at_send_time)
+    prefs, interests, recent, pending, bad, complaints, surveys, surveyed = sparse
+    empty = frozenset()
+    asked_about = frozenset([message.interaction_id]) if surveyed else empty
+    to_consents = _bits_to_set(purpose)
+    no_pref = policy.NO_PREFERENCES
+    state_cls = policy.CustomerState
+    with connection.cursor() as cursor:
+        cursor.execute(sql, sql_params)
+        while rows := cursor.fetchmany(20_000):
+            for cid, language, zone, granted, withdrawn, addresses, blocked in rows:
+                yield (
+                    cid,
+                    state_cls(
+                        language,
+                        zone,
+                        to_consents(granted),
+                        to_consents(withdrawn),
+                        _channel_set(blocked),
+                        _channel_set(addresses),
+                        prefs.get(cid, no_pref),
+                        interests.get(cid, empty),
+                        recent.get(cid, ()),
+                        pending.get(cid, empty),
+                        bad.get(cid),
+                        cid in complaints,
+                        surveys.get(cid),
+                        asked_about if cid in surveyed else empty,
+                    ),
+                )
+
+
+def _sparse_state(
+    id_filter, message: policy.MessageSpec, params: policy.Params, *, now, at_send_time
+):
+    prefs = {
+        pref.customer_id: preferences_from_row(pref)
+        for pref in Preference.objects.filter(customer_id__in=id_filter)
+    }
+    interests: dict[int, frozenset] = {}
+    for cid, value in DeclaredAttribute.objects.filter(
+        customer_id__in=id_filter, key__in=INTEREST_KEYS
+    ).values_list("customer_id", "value"):
+        words = {w.strip().lower() for w in value.replace(";", ",").split(",") if w.strip()}
+        interests[cid] = interests.get(cid, frozenset()) | frozenset(words)
+
+    horizon = now - timedelta(days=max(31, params.duplicate_days))
+    recent_lists: dict[int, list] = defaultdict(list)
+    for cid, at, purpose, mid in (
+        Delivery.objects.filter(
+            customer_id__in=id_filter, status__in=COUNTED, claimed_at__gte=horizon
+        )
+        .order_by("claimed_at")
+        .values_list("customer_id", "claimed_at", "purpose", "message_id")
+    ):
+        recent_lists[cid].append((at, purpose, mid))
+    recent = {cid: tuple(items) for cid, items in recent_lists.items()}
+    # Deciding ahead, a message already waiting to go counts; when sending, only what left does.
+    pending = {}
+    if not at_send_time:
+        pending = {
+            cid: frozenset([message.id])
+            for cid in Delivery.objects.filter(
+                customer_id__in=id_filter, message_id=message.id, status=Delivery.Status.PENDING
+            ).values_list("customer_id", flat=True)
+        }
+
+    bad, complaints = {}, set()
+    if params.bad_experience_days:
+        bad = bad_experiences_since(
+            id_filter, since=now - timedelta(days=params.bad_experience_days)
+        )
+        complaints = open_complaints(id_filter)
+
+    surveys = {}
+    surveyed = frozenset()  # customers already asked about the message's interaction
+    if params.survey_recontact_days and message.purpose in ("feedback", "research"):
+        since = now - timedelta(days=params.survey_recontact_days)
+        for cid, at in (
+            Delivery.objects.filter(
+                customer_id__in=id_filter,
+                purpose__in=["feedback", "research"],
+                status__in=COUNTED if at_send_time else [*COUNTED, Delivery.Status.PENDING],
+                due_at__gte=since,
+            )
+            .values("customer_id")
+            .annotate(last=Max("due_at"))
+            .values_list("customer_id", "last")
+        ):
+            surveys[cid] = at
+        if message.interaction_id is not None:
+            asked = Decision.objects.filter(
+                interaction_id=message.interaction_id,
+                outcome__in=[policy.DELIVER, policy.DEFER],
+            ).values_list("customer_id", flat=True)
+            surveyed = frozenset(asked)
+    return prefs, interests, recent, pending, bad, complaints, surveys, surveyed
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+def customer_membrane(customer: Customer) -> dict:
+    """Consents (with history and proof), preferences, do-not-contact and the message log."""
+    states = {
+        (s.purpose, s.channel): s
+        for s in ConsentState.objects.filter(customer=customer).select_related("event")
+    }
+    history = (
+        ConsentEvent.objects.filter(customer=customer)
+        .select_related("wording")
+        .order_by("-occurred_at", "-id")[:200]
+    )
+    decisions = (
+        Decision.objects.filter(customer=customer)
+        .select_related("message", "delivery")
+        .order_by("-decided_at", "-id")[:100]
+    )
+    return {
+        "consent_states": states,
+        "consent_history": history,
+        "preference": Preference.objects.filter(customer=customer).first(),
+        "do_not_contact": DoNotContact.objects.filter(customer=customer, lifted_at__isnull=True),
+        "decisions": decisions,
+    }
+
+
+def decisions_not_sent(customer_id: int, *, since: datetime) -> QuerySet[Decision]:
+    """What the company chose not to send this customer, newest first (the portal shows it)."""
+    return (
+        Decision.objects.filter(customer_id=customer_id, decided_at__gte=since)
+        .filter(Q(outcome=policy.BLOCK) | Q(delivery__status=Delivery.Status.CANCELLED))
+        .select_related("message", "delivery")
+        .order_by("-decided_at", "-id")
+    )
+
+
+def campaign_breakdown(campaign: Campaign) -> dict:
+    """Recorded decisions of a campaign by outcome, channel and first holding reason."""
+    outcomes = dict(
+        Decision.objects.filter(campaign=campaign)
+        .values("outcome")
+        .annotate(n=Count("id"))
+        .values_list("outcome", "n")
+    )
+    deliveries = dict(
+        Delivery.objects.filter(decision__campaign=campaign)
+        .values("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    return {"outcomes": outcomes, "deliveries": deliveries}
+
+
+def messages_list() -> QuerySet[Message]:
+    return Message.objects.select_related("team").prefetch_related("variants")
+
+
+def campaigns_list() -> QuerySet[Campaign]:
+    return Campaign.objects.select_related("message", "segment")
