@@ -9,7 +9,8 @@ api = NinjaAPI(
     title="cxcore API",
     version="1",
     description=(
-        "Customers, identities and interactions. Authenticate with "
+        "Customers, identities, interactions, consents, preferences and the membrane. "
+        "Authenticate with "
         "`Authorization: Bearer <token>` (create tokens in the console). "
         'Errors are JSON: `{"error": {"code", "message", "field"}}`.'
     ),
@@ -22,6 +23,8 @@ errors.install(api)
 
 from cxcore.customers.api import router as customers_router  # noqa: E402
 from cxcore.interactions.api import router as interactions_router  # noqa: E402
+from cxcore.membrane.api import router as membrane_router  # noqa: E402
 
 api.add_router("/", customers_router)
 api.add_router("/", interactions_router)
+api.add_router("/", membrane_router)

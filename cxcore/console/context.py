@@ -25,6 +25,8 @@ NAVIGATION = [
         "interactions.import_interactions",
         "interactions:import",
     ),
+    ("membrane:home", _("Membrane"), "membrane.view_policysetting", "membrane:"),
+    ("membrane:campaigns", _("Campaigns"), "membrane.view_campaign", "membrane:campaign"),
     ("api:tokens", _("API tokens"), "api.add_apitoken", "api:token"),
     ("customers:audit", _("Audit log"), "customers.view_auditentry", "customers:audit"),
 ]

@@ -20,6 +20,30 @@ _IDENTITY_REVIEW = ["customers.view_identityconflict", "customers.change_identit
 _READ_INTERACTIONS = ["interactions.view_interaction", "interactions.view_touchpoint"]
 _WRITE_INTERACTIONS = ["interactions.add_interaction", "interactions.import_interactions"]
 _TOKENS = ["api.add_apitoken"]
+# The membrane: consents and preferences are personal data (roles that see names); messages,
+# campaigns and policies are aggregate work.
+_CONSENTS = [
+    "membrane.view_consentevent",
+    "membrane.add_consentevent",
+    "membrane.view_preference",
+    "membrane.change_preference",
+    "membrane.add_donotcontact",
+    "membrane.view_decision",
+]
+_SEND_ONE = ["membrane.add_decision"]
+_CAMPAIGNS = [
+    "membrane.view_message",
+    "membrane.add_message",
+    "membrane.view_campaign",
+    "membrane.add_campaign",
+    "membrane.run_campaign",
+    "membrane.view_policysetting",
+]
+_READ_CAMPAIGNS = [
+    "membrane.view_message",
+    "membrane.view_campaign",
+    "membrane.view_policysetting",
+]
 _REFERENCE_ADMIN = [
     f"interactions.{verb}_{model}"
     for model in ("touchpoint", "team", "partner", "site", "employee")
@@ -36,6 +60,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _WRITE_INTERACTIONS
     + _TOKENS
     + _REFERENCE_ADMIN
+    + _CONSENTS
+    + _SEND_ONE
+    + _CAMPAIGNS
+    + ["membrane.change_policysetting", "membrane.change_donotcontact"]
     + [
         "customers.merge_customer",
         "customers.export_customer",
@@ -50,16 +78,22 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _READ_INTERACTIONS
     + _WRITE_INTERACTIONS
     + _TOKENS
+    + _CONSENTS
+    + _SEND_ONE
+    + _CAMPAIGNS
+    + ["membrane.change_donotcontact"]
     + ["customers.merge_customer", "customers.export_customer"],
     # Agents talk to customers: they see and correct contact details, and log interactions.
     "agent": _READ_CUSTOMERS
     + _PERSONAL_DATA
     + _EDIT_CUSTOMERS
     + _READ_INTERACTIONS
+    + _CONSENTS
     + ["interactions.add_interaction"],
     # Analysts and marketers work on patterns and segments, never on names or contact details.
-    "analyst": _READ_CUSTOMERS + _SEGMENTS + _READ_INTERACTIONS + _TOKENS,
-    "marketer": _READ_CUSTOMERS + _SEGMENTS + _READ_INTERACTIONS,
+    "analyst": _READ_CUSTOMERS + _SEGMENTS + _READ_INTERACTIONS + _TOKENS + _READ_CAMPAIGNS,
+    # Marketers plan messages and campaigns and see their counts, never one customer's consent.
+    "marketer": _READ_CUSTOMERS + _SEGMENTS + _READ_INTERACTIONS + _CAMPAIGNS,
     # Auditors check promises at touchpoints (mystery shopping); they need no customer at all.
     "auditor": ["interactions.view_touchpoint"],
 }

@@ -294,7 +294,7 @@ def customer_membrane(customer: Customer) -> dict:
     )
     decisions = (
         Decision.objects.filter(customer=customer)
-        .select_related("message", "delivery")
+        .select_related("message", "delivery", "reason_set")
         .order_by("-decided_at", "-id")[:100]
     )
     return {
