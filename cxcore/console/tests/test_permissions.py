@@ -23,11 +23,14 @@ _CONVERTER = re.compile(r"<(?:\w+:)?\w+>")
 
 
 def console_views() -> list[tuple[str, str, object]]:
-    """(route, url name, view) of every page cxcore itself serves (not the API, admin or auth)."""
+    """(route, url name, view) of every staff page cxcore serves (not the API, admin, auth, or
+    the customers' portal, whose pages are opened by signed links, never by login)."""
     found = []
 
     def walk(patterns, prefix: str, namespace: str | None):
         for pattern in patterns:
+            if isinstance(pattern, URLResolver) and pattern.namespace == "portal":
+                continue
             if isinstance(pattern, URLResolver):
                 walk(
                     pattern.url_patterns,
