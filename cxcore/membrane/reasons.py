@@ -52,7 +52,8 @@ CAP_LABELS = {
 
 def _show(key: str, value):
     if key == "channel" and value in MessageChannel.values:
-        return MessageChannel(value).label
+        label = str(MessageChannel(value).label)
+        return label if label.isupper() else label.lower()  # mid-sentence, but "SMS" stays
     if key == "purpose" and value in Purpose.values:
         return str(Purpose(value).label).lower()
     if key == "cap":

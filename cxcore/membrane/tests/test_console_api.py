@@ -262,7 +262,7 @@ class MembraneConsoleTests(BaseTestCase):
         response = self.client.get(f"/membrane/customers/{self.customer.pk}/")
         self.assertContains(response, "Spring offers")
         self.assertContains(response, WORDING)
-        self.assertContains(response, "You agreed to marketing messages by Email.")
+        self.assertContains(response, "You agreed to marketing messages by email.")
         for user in (self.marketer, self.analyst, self.outsider):
             self.client.force_login(user)
             response = self.client.get(f"/membrane/customers/{self.customer.pk}/")

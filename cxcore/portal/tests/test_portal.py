@@ -535,7 +535,7 @@ class WhyTest(PortalTestCase):
         response = self.client.get(why_blocked)
 
         self.assertContains(response, "Spring offers")
-        self.assertContains(response, "You withdrew your consent to marketing messages by Email.")
+        self.assertContains(response, "You withdrew your consent to marketing messages by email.")
 
     def test_it_never_lists_another_customers_messages(self):
         other_message = make_message("research", name="Someone else's study")
