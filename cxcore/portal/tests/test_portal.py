@@ -11,6 +11,8 @@ from django.core import signing
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
+from django.utils.html import escape
+from django.utils.translation import gettext
 
 from cxcore.customers.models import AuditEntry, Customer, DeclaredAttribute
 from cxcore.customers.tests.factories import declare, make_customer
@@ -26,6 +28,12 @@ from cxcore.test import BaseTestCase
 # A Monday at noon in Paris: outside everyone's quiet hours.
 NOW = datetime(2026, 3, 16, 11, 0, tzinfo=UTC)
 BROWSER = "TestBrowser/1.0 (portal tests)"
+
+
+def in_french(text: str) -> str:
+    """A message as a French page shows it (translated, then HTML-escaped)."""
+    with translation.override("fr"):
+        return escape(gettext(text))
 
 
 def portal_url(decision, scope: str, *, purpose: str | None = None) -> str:
@@ -162,7 +170,7 @@ class PreferenceCentreTest(PortalTestCase):
 
         page = self.client.get(response["Location"])
         self.assertContains(page, 'role="status"')
-        self.assertContains(page, shown)  # the hashed text is the one on the page
+        self.assertContains(page, escape(shown))  # the hashed text is the one on the page
 
     def test_unticking_withdraws_and_untouched_boxes_record_nothing(self):
         data = current_form_data(self.customer, consent__marketing__email=False)
@@ -239,7 +247,10 @@ class PreferenceCentreTest(PortalTestCase):
 
         self.assertEqual(response.status_code, 422)
         self.assertContains(
-            response, "Give both the start and the end of your quiet hours.", 2, status_code=422
+            response,
+            in_french("Give both the start and the end of your quiet hours."),
+            2,
+            status_code=422,
         )
         self.assertContains(response, 'href="#id_quiet_end"', status_code=422)
         self.assertContains(response, 'aria-describedby="id_quiet_end_error"', status_code=422)
@@ -273,7 +284,11 @@ class PreferenceCentreTest(PortalTestCase):
 
         self.assertEqual(response.status_code, 422)
         self.assertContains(response, 'id="channels-error"', status_code=422)
-        self.assertContains(response, "choose post or phone only", status_code=422)
+        self.assertContains(
+            response,
+            in_french("You asked for no digital channel: choose post or phone only."),
+            status_code=422,
+        )
         self.assertEqual(self.counts(), before)
 
     def test_an_emptied_attribute_is_refused(self):
@@ -497,7 +512,7 @@ class WhyTest(PortalTestCase):
         self.assertContains(response, "16 mars 2026")  # dates follow French formats
         for reason in self.decision.reason_set.reasons:
             text = reason_text(reason["code"], reason["params"], language="fr")
-            self.assertContains(response, text)
+            self.assertContains(response, escape(text))
         self.assertContains(response, portal_url(self.decision, "preferences"))
         self.assert_portal_headers(response)
 
