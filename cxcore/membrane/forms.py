@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from cxcore.customers.models import Segment
 from cxcore.interactions.models import Team
 from cxcore.membrane.models import (
+    Accessibility,
     ConsentSource,
     DoNotContactReason,
     Message,
@@ -134,3 +135,108 @@ class DoNotContactForm(forms.Form):
 
 class SendMessageForm(forms.Form):
     message = forms.ModelChoiceField(label=_("Message"), queryset=Message.objects.all())
+
+
+WEEKDAYS = [
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+    (5, _("Saturday")),
+    (6, _("Sunday")),
+]
+
+
+class StaffPreferenceForm(forms.Form):
+    """Preferences as a customer tells them to an agent (phone, counter, letter)."""
+
+    channels = forms.CharField(
+        label=_("Channels, in order of preference"),
+        required=False,
+        help_text=_("Comma-separated among: email, sms, postal, phone, webhook."),
+    )
+    topics = forms.CharField(label=_("Topics of interest"), required=False, max_length=500)
+    max_per_week = forms.IntegerField(
+        label=_("At most per week"), required=False, min_value=0, max_value=100
+    )
+    max_per_month = forms.IntegerField(
+        label=_("At most per month"), required=False, min_value=0, max_value=100
+    )
+    marketing_week = forms.IntegerField(
+        label=_("Marketing at most per week"), required=False, min_value=0, max_value=100
+    )
+    marketing_month = forms.IntegerField(
+        label=_("Marketing at most per month"), required=False, min_value=0, max_value=100
+    )
+    quiet_start = forms.TimeField(label=_("Quiet from"), required=False)
+    quiet_end = forms.TimeField(label=_("Quiet until"), required=False)
+    quiet_days = forms.TypedMultipleChoiceField(
+        label=_("Quiet days"),
+        choices=WEEKDAYS,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    accessibility = forms.MultipleChoiceField(
+        label=_("Accessibility needs"),
+        choices=Accessibility.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    marketing_paused_until = forms.DateField(
+        label=_("Pause marketing until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    @classmethod
+    def for_preference(cls, preference):
+        if preference is None:
+            return cls()
+        caps = (preference.purpose_caps or {}).get("marketing", {})
+        return cls(
+            initial={
+                "channels": ", ".join(preference.channels or []),
+                "topics": ", ".join(preference.topics or []),
+                "max_per_week": preference.max_per_week,
+                "max_per_month": preference.max_per_month,
+                "marketing_week": caps.get("week"),
+                "marketing_month": caps.get("month"),
+                "quiet_start": preference.quiet_start,
+                "quiet_end": preference.quiet_end,
+                "quiet_days": preference.quiet_days,
+                "accessibility": preference.accessibility,
+                "marketing_paused_until": preference.marketing_paused_until,
+            }
+        )
+
+    def preference_data(self, current=None) -> dict:
+        """The form as membrane.services.preferences_save takes it."""
+        data = self.cleaned_data
+
+        def words(text):
+            return [w.strip().lower() for w in text.split(",") if w.strip()]
+
+        caps = dict((current.purpose_caps or {}) if current else {})
+        marketing = {
+            length: data[f"marketing_{length}"]
+            for length in ("week", "month")
+            if data[f"marketing_{length}"] is not None
+        }
+        if marketing:
+            caps["marketing"] = marketing
+        else:
+            caps.pop("marketing", None)
+        return {
+            "channels": words(data["channels"]),
+            "topics": words(data["topics"]),
+            "max_per_week": data["max_per_week"],
+            "max_per_month": data["max_per_month"],
+            "purpose_caps": caps,
+            "quiet_start": data["quiet_start"],
+            "quiet_end": data["quiet_end"],
+            "quiet_days": sorted(data["quiet_days"]),
+            "accessibility": data["accessibility"],
+            "marketing_paused_until": data["marketing_paused_until"],
+        }

@@ -22,6 +22,9 @@ urlpatterns = [
     path("customers/<int:pk>/consents/", views.customer_consent_add, name="customer_consent"),
     path("customers/<int:pk>/do-not-contact/", views.customer_dnc_add, name="customer_dnc"),
     path(
+        "customers/<int:pk>/preferences/", views.customer_preferences, name="customer_preferences"
+    ),
+    path(
         "customers/<int:pk>/do-not-contact/<int:entry_pk>/lift/",
         views.customer_dnc_lift,
         name="customer_dnc_lift",

@@ -24,6 +24,7 @@ from cxcore.membrane.forms import (
     PolicyForm,
     SendMessageForm,
     StaffConsentForm,
+    StaffPreferenceForm,
 )
 from cxcore.membrane.models import (
     Campaign,
@@ -310,6 +311,8 @@ def _customer_page(request, customer, **forms_in):
             "consent_form": forms_in.get("consent_form") or StaffConsentForm(),
             "dnc_form": forms_in.get("dnc_form") or DoNotContactForm(),
             "send_form": forms_in.get("send_form") or SendMessageForm(),
+            "preference_form": forms_in.get("preference_form")
+            or StaffPreferenceForm.for_preference(data["preference"]),
         },
         status=400 if forms_in else 200,
     )
@@ -342,6 +345,27 @@ def customer_consent_add(request, pk):
             messages.success(request, _("Consent recorded."))
             return redirect("membrane:customer", pk)
     return _customer_page(request, customer, consent_form=form)
+
+
+@require_POST
+@role_required("membrane.change_preference", "customers.view_personal_data")
+def customer_preferences(request, pk):
+    customer = customer_get_for(request.user, pk)
+    form = StaffPreferenceForm(request.POST)
+    if form.is_valid():
+        current = queries.customer_membrane(customer)["preference"]
+        try:
+            services.preferences_save(
+                actor=Actor.from_request(request),
+                customer=customer,
+                data=form.preference_data(current),
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Preferences saved."))
+            return redirect("membrane:customer", pk)
+    return _customer_page(request, customer, preference_form=form)
 
 
 @require_POST

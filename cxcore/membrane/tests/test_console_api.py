@@ -358,3 +358,27 @@ class MembraneConsoleTests(BaseTestCase):
         self.assertTrue(Message.objects.filter(name="Hello").exists())
         response = self.client.get("/membrane/messages/")
         self.assertContains(response, "Hello")
+
+    def test_staff_change_preferences_on_the_customers_word(self):
+        self.client.force_login(self.agent)
+        url = f"/membrane/customers/{self.customer.pk}/preferences/"
+        response = self.client.post(url, {"channels": "postal, phone", "quiet_start": "20:00"})
+        self.assertEqual(response.status_code, 400)
+        self.assertFalse(Preference.objects.exists())
+        response = self.client.post(
+            url,
+            {
+                "channels": "postal, phone",
+                "accessibility": ["no_digital", "large_print"],
+                "marketing_week": "1",
+                "quiet_days": ["6"],
+            },
+        )
+        self.assertEqual(response.status_code, 302)
+        preference = Preference.objects.get(customer=self.customer)
+        self.assertEqual(preference.channels, ["postal", "phone"])
+        self.assertEqual(preference.purpose_caps, {"marketing": {"week": 1}})
+        self.assertEqual(preference.quiet_days, [6])
+        self.assertTrue(AuditEntry.objects.filter(action="preferences").exists())
+        page = self.client.get(f"/membrane/customers/{self.customer.pk}/")
+        self.assertContains(page, 'value="postal, phone"')
