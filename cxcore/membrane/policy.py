@@ -348,9 +348,31 @@ def _after_quiet_hours(moment: datetime, state: CustomerState, params: Params) -
             if end is not None and local.time() >= end:
                 day += timedelta(days=1)
             nxt = datetime.combine(day, end, tzinfo=zone)
-        # Round-trip through UTC to normalise an instant that fell into a clock change.
-        local = nxt.astimezone(ZoneInfo("UTC")).astimezone(zone)
+        local = _wall_instant(nxt, after=local)
     return local.astimezone(moment.tzinfo)
+
+
+def _wall_instant(wall: datetime, *, after: datetime) -> datetime:
+    """The first real instant after `after` when the clock of `wall`'s zone shows `wall` or later.
+
+    A time repeated when the clock goes back has two instants: the first still ahead is taken.
+    A time skipped when it goes forward has none: it resolves to the change itself, when the
+    clock jumps past it (a quiet window ending 02:30 on that night ends at 03:00).
+    """
+    first = wall.replace(fold=0).astimezone(ZoneInfo("UTC"))
+    second = wall.replace(fold=1).astimezone(ZoneInfo("UTC"))
+    if first <= second:  # an ordinary time (both equal) or a repeated one
+        return (first if first > after else second).astimezone(wall.tzinfo)
+    # Skipped: the change lies between `second` (before it) and `first` (after it).
+    naive = wall.replace(tzinfo=None)
+    before, since = int(second.timestamp()), int(first.timestamp())
+    while since - before > 1:
+        middle = (before + since) // 2
+        if datetime.fromtimestamp(middle, wall.tzinfo).replace(tzinfo=None) >= naive:
+            since = middle
+        else:
+            before = middle
+    return datetime.fromtimestamp(since, wall.tzinfo)
 
 
 def _caps(state: CustomerState, purpose: str, params: Params):
@@ -375,10 +397,12 @@ def _after_caps(
 ) -> datetime:
     """The first moment at or after `moment` when every cap has room for one more message."""
     for label, window, limit, own_purpose_only in _caps(state, purpose, params):
+        # A message stamped after `moment` counts too: another sender whose clock read a little
+        # later claimed it first, and it went out all the same.
         counted = [
             at
             for at, p, _mid in state.recent
-            if at > moment - window and at <= moment and (not own_purpose_only or p == purpose)
+            if at > moment - window and (not own_purpose_only or p == purpose)
         ]
         if len(counted) >= limit:
             # Room comes back when enough of the counted messages leave the rolling window.

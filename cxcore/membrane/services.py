@@ -279,7 +279,9 @@ def _preference_problems(data: dict) -> dict:
         problems["topics"] = _("At most %d topics.") % TOPIC_MAX
     for name in ("max_per_week", "max_per_month"):
         value = data.get(name)
-        if value is not None and (not isinstance(value, int) or not 0 <= value <= 100):
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100
+        ):
             problems[name] = _("Give a number from 0 to 100, or nothing for no limit.")
     caps = data.get("purpose_caps", {})
     if not isinstance(caps, dict):
@@ -291,13 +293,25 @@ def _preference_problems(data: dict) -> dict:
                 break
             for length, value in limits.items():
                 if length not in ("week", "month") or (
-                    value is not None and (not isinstance(value, int) or not 0 <= value <= 100)
+                    value is not None
+                    and (
+                        not isinstance(value, int)
+                        or isinstance(value, bool)
+                        or not 0 <= value <= 100
+                    )
                 ):
                     problems["purpose_caps"] = _(
                         "Limits per purpose are a number from 0 to 100 per week or per month."
                     )
     if (data.get("quiet_start") is None) != (data.get("quiet_end") is None):
         problems["quiet_end"] = _("Give both the start and the end of your quiet hours.")
+    # Forms and schemas parse these; a caller passing text would otherwise fail on save.
+    for name in ("quiet_start", "quiet_end"):
+        if data.get(name) is not None and not isinstance(data[name], time):
+            problems[name] = _("Give a time as HH:MM.")
+    paused = data.get("marketing_paused_until")
+    if paused is not None and (not isinstance(paused, date) or isinstance(paused, datetime)):
+        problems["marketing_paused_until"] = _("Give a date as YYYY-MM-DD.")
     days = data.get("quiet_days", [])
     if not isinstance(days, list) or any(not isinstance(d, int) or not 0 <= d <= 6 for d in days):
         problems["quiet_days"] = _("Quiet days are numbers from 0 (Monday) to 6 (Sunday).")
@@ -638,6 +652,10 @@ def decisions_write(
             message.priority,
             d.send_at,
             [],
+            Delivery.Status.PENDING,
+            0,
+            "",
+            "",
         )
         for decision_id, (customer_id, d) in zip(ids, pairs, strict=True)
         if d.outcome != policy.BLOCK
@@ -653,6 +671,11 @@ def decisions_write(
             "priority",
             "due_at",
             "reasons",
+            # COPY on PostgreSQL fills no model defaults: every NOT NULL column is given.
+            "status",
+            "attempts",
+            "last_error",
+            "provider_ref",
         ],
         deliveries,
     )
@@ -728,6 +751,15 @@ def deliveries_claim(*, now: datetime | None = None, limit: int = 500) -> list[D
     then on); others wait or are cancelled with the reasons.
     """
     now = now or timezone.now()
+    # A batch whose deliveries were all held or cancelled claims nothing, yet more may be due
+    # after it: take the next batch rather than leave them until some other wake-up.
+    while (claimed := _claim_batch(now, limit)) is None:
+        pass
+    return claimed
+
+
+def _claim_batch(now: datetime, limit: int) -> list[Delivery] | None:
+    """Claimed deliveries of the next due batch; None when it had some but none went through."""
     claimed: list[Delivery] = []
     with transaction.atomic():
         due = Delivery.objects.filter(status=Delivery.Status.PENDING, due_at__lte=now) | (
@@ -744,14 +776,19 @@ def deliveries_claim(*, now: datetime | None = None, limit: int = 500) -> list[D
         _lock_customers([d.customer_id for d in batch])
         stale = [d for d in batch if d.status == Delivery.Status.SENDING]
         fresh = [d for d in batch if d.status == Delivery.Status.PENDING]
-        claimed.extend(stale)  # a worker died mid-send: retried under the same idempotency key
+        # A worker died mid-send: retried under the same idempotency key, claimed afresh so that
+        # no other worker takes it while this one sends.
+        for delivery in stale:
+            delivery.claimed_at = now
+        Delivery.objects.filter(pk__in=[d.pk for d in stale]).update(claimed_at=now)
+        claimed.extend(stale)
         by_message: dict[int, list[Delivery]] = {}
         for delivery in fresh:
             by_message.setdefault(delivery.message_id, []).append(delivery)
         for message_id, group in by_message.items():
             message = Message.objects.get(pk=message_id)
             claimed.extend(_recheck(group, message, now))
-    return claimed
+    return claimed or None
 
 
 def _recheck(group: list[Delivery], message: Message, now: datetime) -> list[Delivery]:
