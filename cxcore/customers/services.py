@@ -26,6 +26,7 @@ from cxcore.customers.models import (
     Segment,
 )
 from cxcore.customers.segments import segment_rules_validate
+from cxcore.customers.signals import customer_merged
 from cxcore.db import insert_rows, select_where_in
 from cxcore.lib.actor import Actor
 from cxcore.lib.identity import IdentityError, normalise
@@ -554,6 +555,7 @@ def customer_merge(
                 "profile_filled": profile_fill,
             },
         )
+    customer_merged.send(sender=Customer, survivor=survivor, merged=merged, actor=actor)
     customer_scores_refresh(customer_ids=[survivor.pk])
     return merge
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from cxcore.customers.models import ContactKind, Customer, DeclaredAttribute
 from cxcore.interactions.queries import bad_experiences_since, open_complaints
@@ -265,15 +266,21 @@ def _sparse_state(
                 due_at__gte=since,
             )
             .values("customer_id")
-            .annotate(last=Max("due_at"))
+            # When it went out; a survey still waiting counts from when it is due.
+            .annotate(last=Max(Coalesce("claimed_at", "due_at")))
             .values_list("customer_id", "last")
         ):
             surveys[cid] = at
         if message.interaction_id is not None:
-            asked = Decision.objects.filter(
-                interaction_id=message.interaction_id,
-                outcome__in=[policy.DELIVER, policy.DEFER],
-            ).values_list("customer_id", flat=True)
+            # An invitation that was finally not sent did not ask anything.
+            asked = (
+                Decision.objects.filter(
+                    interaction_id=message.interaction_id,
+                    outcome__in=[policy.DELIVER, policy.DEFER],
+                )
+                .exclude(delivery__status__in=[Delivery.Status.CANCELLED, Delivery.Status.FAILED])
+                .values_list("customer_id", flat=True)
+            )
             surveyed = frozenset(asked)
     return prefs, interests, recent, pending, bad, complaints, surveys, surveyed
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import date, datetime, time, timedelta
 
@@ -47,6 +48,7 @@ log = logging.getLogger("cxcore.membrane")
 # Decisions and deliveries are written this many customers per transaction, so a killed
 # campaign keeps whole chunks and its re-run decides only the customers still missing.
 CAMPAIGN_CHUNK = 50_000
+CAMPAIGN_LOCK_SPACE = 4711  # first key of the advisory locks taken by campaign runs
 TOPIC_MAX = 30
 
 
@@ -131,6 +133,8 @@ def consent_record(
         problems["customer"] = _("This customer was merged; record consent on the survivor.")
     if problems:
         raise ValidationError(problems)
+    # Two first consents for the same customer at once would both find no state row to lock.
+    _lock_customers([customer.pk])
     event = ConsentEvent.objects.create(
         customer=customer,
         purpose=purpose,
@@ -201,6 +205,50 @@ def consent_states_rebuild() -> int:
         batch_size=2000,
     )
     return len(latest)
+
+
+def consents_follow_merge(*, survivor: Customer, merged: Customer, actor: Actor, **_signal):
+    """Carry the merged customer's consents, do-not-contact and preferences to the survivor.
+
+    The ledger is never rewritten: each consent of the merged record that is newer than the
+    survivor's (or that the survivor lacks) is appended to the survivor's ledger with its
+    original date, source and wording, so a withdrawal made under either record holds.
+    """
+    kept = {
+        (s.purpose, s.channel): s.changed_at for s in ConsentState.objects.filter(customer=survivor)
+    }
+    for state in ConsentState.objects.filter(customer=merged).select_related("event"):
+        key = (state.purpose, state.channel)
+        if key in kept and state.changed_at <= kept[key]:
+            continue  # the survivor's own choice is newer
+        event = state.event
+        consent_record(
+            actor=actor,
+            customer=survivor,
+            purpose=state.purpose,
+            channel=state.channel,
+            granted=state.granted,
+            source=event.source,
+            wording=event.wording,
+            occurred_at=event.occurred_at,
+            user_agent=event.user_agent,
+            note=f"merged from {merged.reference}",
+        )
+    for entry in DoNotContact.objects.filter(customer=merged, lifted_at__isnull=True):
+        do_not_contact_set(
+            actor=actor,
+            customer=survivor,
+            channel=entry.channel,
+            reason=entry.reason,
+            note=f"merged from {merged.reference}",
+        )
+    theirs = Preference.objects.filter(customer=merged).first()
+    if theirs is not None and not Preference.objects.filter(customer=survivor).exists():
+        preferences_save(
+            actor=actor,
+            customer=survivor,
+            data={name: getattr(theirs, name) for name in PREFERENCE_FIELDS},
+        )
 
 
 @transaction.atomic
@@ -385,7 +433,7 @@ def _params_problems(changes: dict) -> dict:
             if not isinstance(value, bool):
                 problems[name] = _("Give true or false.")
         elif name == "relevance_minimum":
-            if not isinstance(value, int | float) or not 0 <= value <= 1:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
                 problems[name] = _("Give a share from 0 to 1.")
         elif name in ("quiet_start", "quiet_end"):
             if value is not None:
@@ -394,7 +442,9 @@ def _params_problems(changes: dict) -> dict:
                 except ValueError:
                     problems[name] = _("Give a time as HH:MM.")
         elif name in ("week_cap", "month_cap"):
-            if value is not None and (not isinstance(value, int) or not 0 <= value <= 100):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100
+            ):
                 problems[name] = _("Give a number from 0 to 100, or nothing for no limit.")
         elif not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 3650:
             problems[name] = _("Give a number of days from 0 to 3650.")
@@ -569,6 +619,34 @@ def campaign_run(*, campaign_id: int, now: datetime | None = None) -> dict:
     Re-running after a crash decides only the customers without a decision yet: the unique
     (campaign, customer) constraint and the anti-join keep every customer to one decision.
     """
+    with _campaign_lock(campaign_id) as acquired:
+        if not acquired:  # another worker is deciding this campaign; it will finish the job
+            return Campaign.objects.get(pk=campaign_id).results
+        return _campaign_run(campaign_id=campaign_id, now=now)
+
+
+@contextmanager
+def _campaign_lock(campaign_id: int):
+    """A PostgreSQL advisory lock held while one worker decides the campaign.
+
+    SQLite runs one writer at a time; a second run there meets the unique constraint instead.
+    """
+    if not is_postgresql():
+        yield True
+        return
+    key = [CAMPAIGN_LOCK_SPACE, campaign_id]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        acquired = cursor.fetchone()[0]
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+
+def _campaign_run(*, campaign_id: int, now: datetime | None) -> dict:
     campaign = Campaign.objects.select_related("message", "segment").get(pk=campaign_id)
     if campaign.status in (Campaign.Status.CANCELLED, Campaign.Status.DONE):
         return campaign.results

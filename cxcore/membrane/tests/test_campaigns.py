@@ -275,3 +275,37 @@ class KilledRunTest(CampaignTestCase):
         self.assertEqual(Delivery.objects.filter(status="sent").count(), 3)
         self.campaign.refresh_from_db()
         self.assertEqual(self.campaign.status, Campaign.Status.DONE)
+
+
+@time_machine.travel(NOW, tick=False)
+class SurveyRecontactFromTheDatabaseTest(BaseTestCase):
+    def test_an_invitation_finally_not_sent_does_not_count_as_asked(self):
+        customer = make_customer("Ivy", "I", email="ivy@example.org")
+        interaction = make_interaction(customer, make_touchpoint(), NOW - timedelta(hours=1))
+        survey = make_message("feedback", channels=("email",), name="How was it?")
+        # Duplicate suppression would stop the second ask first; this test is about the
+        # interaction rule alone.
+        services.policy_update(actor=SYSTEM_TEST, purpose="feedback", changes={"duplicate_days": 0})
+        first, recorded = services.decision_make(
+            customer=customer, message=survey, interaction_id=interaction.pk, record=True
+        )
+        self.assertEqual(first.outcome, "deliver")
+        again, _ = services.decision_make(
+            customer=customer, message=survey, interaction_id=interaction.pk
+        )
+        self.assertEqual(again.blocking_reason, "interaction_already_surveyed")
+        Delivery.objects.filter(decision=recorded).update(status=Delivery.Status.CANCELLED)
+        retry, _ = services.decision_make(
+            customer=customer, message=survey, interaction_id=interaction.pk
+        )
+        self.assertEqual(retry.outcome, "deliver")
+
+
+class PolicyInputTest(BaseTestCase):
+    def test_booleans_are_not_numbers_for_policy_parameters(self):
+        from django.core.exceptions import ValidationError
+
+        for name in ("week_cap", "month_cap", "relevance_minimum", "duplicate_days"):
+            with self.subTest(name=name), self.assertRaises(ValidationError) as caught:
+                services.policy_update(actor=SYSTEM_TEST, purpose="marketing", changes={name: True})
+            self.assertIn(name, caught.exception.message_dict)

@@ -11,8 +11,10 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.test import RequestFactory
+from django.utils import timezone
 
 from cxcore.customers.models import AuditEntry
+from cxcore.customers.services import customer_merge
 from cxcore.customers.tests.factories import add_contact, make_customer
 from cxcore.lib.actor import Actor
 from cxcore.membrane import services
@@ -451,3 +453,41 @@ class PolicyUpdateTest(ConsentTestCase):
                 self.assertIn(field, raised.exception.message_dict)
         self.assertFalse(PolicySetting.objects.exists())
         self.assertFalse(AuditEntry.objects.filter(action="policy_changed").exists())
+
+
+class MergeCarriesConsentTests(BaseTestCase):
+    def test_a_merge_carries_the_newer_consents_do_not_contact_and_preferences(self):
+        earlier = timezone.now() - timedelta(days=10)
+        survivor = make_customer("Ann", "A", email="ann@example.org")
+        duplicate = make_customer("Ann", "A", email="ann.a@example.org")
+        grant(survivor, "marketing", "email", when=earlier)
+        grant(survivor, "feedback", "sms", when=timezone.now())
+        withdraw(duplicate, "marketing", "email")  # newer: the withdrawal must hold
+        withdraw(duplicate, "feedback", "sms", when=earlier)  # older: the survivor's stays
+        grant(duplicate, "research", "postal")  # the survivor had no say: carried over
+        services.do_not_contact_set(
+            actor=Actor(via="test"), customer=duplicate, channel="phone", reason="complaint"
+        )
+        services.preferences_save(
+            actor=Actor(via="test"), customer=duplicate, data={"channels": ["postal"]}
+        )
+        ledger_before = ConsentEvent.objects.filter(customer=duplicate).count()
+
+        customer_merge(actor=Actor(user=self.admin), survivor=survivor, merged=duplicate)
+
+        def state(purpose, channel):
+            return ConsentState.objects.get(
+                customer=survivor, purpose=purpose, channel=channel
+            ).granted
+
+        self.assertFalse(state("marketing", "email"))
+        self.assertTrue(state("feedback", "sms"))
+        self.assertTrue(state("research", "postal"))
+        self.assertTrue(
+            DoNotContact.objects.filter(customer=survivor, channel="phone", lifted_at=None).exists()
+        )
+        self.assertEqual(Preference.objects.get(customer=survivor).channels, ["postal"])
+        # The merged record's own ledger is untouched.
+        self.assertEqual(ConsentEvent.objects.filter(customer=duplicate).count(), ledger_before)
+        carried = ConsentEvent.objects.filter(customer=survivor, note__startswith="merged from")
+        self.assertEqual(carried.count(), 2)
