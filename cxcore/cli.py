@@ -39,6 +39,8 @@ DEMO_USERS = [
 
 
 def cmd_demo(args) -> int:
+    # The demo's campaigns send real messages: to files under var/ (mail/, sms/), not a screen.
+    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
     _django(debug=True)
     from django.contrib.auth.models import Group, User
 
@@ -64,6 +66,13 @@ def cmd_demo(args) -> int:
         user.groups.add(Group.objects.get(name=role))
     url = f"http://{args.addr}:{args.port}/"
     print("\ncxcore demo console:", url)
+    from django.conf import settings
+
+    if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+        print(
+            f"Emails sent by the demo go to {settings.EMAIL_FILE_PATH}/, "
+            f"SMS to {settings.SMS_FILE_DIR}/."
+        )
     print("Logins (user / password):")
     for username, _role in DEMO_USERS:
         print(f"  {username:<9} / demo-{username}")
