@@ -31,6 +31,7 @@ test-sqlite: setup
 
 bench: setup
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/membrane.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -15,22 +15,41 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import accumulate
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from cxcore.customers.models import AuditEntry, Customer, CustomerMerge, DeclaredAttribute, Segment
+from cxcore.customers.models import (
+    AuditEntry,
+    ContactPoint,
+    Customer,
+    CustomerMerge,
+    DeclaredAttribute,
+    Segment,
+)
 from cxcore.customers.services import customer_merge, customer_scores_refresh, segment_save
+from cxcore.db import insert_rows
 from cxcore.interactions.ingest import References, RowValidator
 from cxcore.interactions.models import Employee, Partner, Site, Team, Touchpoint
 from cxcore.interactions.services import interactions_ingest
 from cxcore.lib.actor import Actor
+from cxcore.membrane import services as membrane_services
+from cxcore.membrane.models import (
+    Campaign,
+    ConsentEvent,
+    ConsentState,
+    DoNotContact,
+    Message,
+    Preference,
+)
 
 ACTOR = Actor(via="demo")
 SOURCE = "demo"
@@ -1199,6 +1218,8 @@ def demo_seed(
         ]
     summary["customers"] = len({c for c in customer_ids if c is not None})
     summary["interactions"] = done - summary["rejected"]
+    live_ids = list(dict.fromkeys(c for c in customer_ids if c is not None))
+    summary.update(demo_membrane(seed=seed, now=now, customer_ids=live_ids))
     return summary
 
 
@@ -1291,3 +1312,404 @@ def _segments_save() -> int:
         segment_save(actor=ACTOR, name=name, rules=rules, description=description)
         saved += 1
     return saved
+
+
+# --- the membrane ----------------------------------------------------------------------------
+
+CONSENT_WORDINGS = {
+    "fr": (
+        "J'accepte de recevoir les offres et les actualités de nos magasins par les canaux que "
+        "je coche. Je peux retirer mon accord à tout moment depuis mon espace client, par le "
+        "lien de désinscription ou en répondant STOP."
+    ),
+    "en": (
+        "I agree to receive offers and news from our stores by the channels I tick. I can "
+        "withdraw my consent at any time from my account, through the unsubscribe link or by "
+        "replying STOP."
+    ),
+}
+CONSENT_WORDING_VERSION = "demo-2025-01"
+# purpose, channel, contact kind it needs, share granted, share granted then withdrawn
+CONSENT_PLAN = (
+    ("marketing", "email", "email", 0.59, 0.07),
+    ("marketing", "sms", "phone", 0.23, 0.03),
+    ("feedback", "email", "email", 0.35, 0.05),
+    ("feedback", "sms", "phone", 0.10, 0.02),
+)
+CONSENT_EVENT_COLUMNS = [
+    "customer_id",
+    "purpose",
+    "channel",
+    "granted",
+    "occurred_at",
+    "recorded_at",
+    "source",
+    "wording_id",
+    "actor_id",
+    "actor_label",
+    "ip_address",
+    "user_agent",
+    "note",
+]
+GRANT_SOURCES = {"web_form": 60, "import": 15, "staff": 15, "paper": 10}
+WITHDRAWAL_SOURCES = {"preference_centre": 60, "paper": 15, "staff": 25}
+# channel, reason (a few customers, mostly bounced or unsubscribed email addresses)
+DO_NOT_CONTACT_REASONS = {
+    ("email", "bounced"): 40,
+    ("email", "unsubscribed"): 25,
+    ("email", "complaint"): 10,
+    ("sms", "staff"): 25,
+}
+PREFERENCE_TOPICS = (
+    ["mode", "jardinage", "cuisine", "voyages", "promotions"],
+    ["fashion", "gardening", "cooking", "travel", "offers"],
+)
+PREFERRED_CHANNELS = ([], [], ["email"], ["sms", "email"], ["email", "sms"], ["sms"])
+QUIET_HOURS = (
+    (None, None),
+    (None, None),
+    (time(21, 0), time(9, 0)),
+    (time(20, 30), time(8, 0)),
+    (time(12, 0), time(14, 0)),
+)
+PURPOSE_CAPS = (
+    {},
+    {},
+    {"marketing": {"week": 1}},
+    {"marketing": {"month": 2}, "feedback": {"month": 1}},
+)
+
+
+def _variants(texts: dict) -> list[dict]:
+    """Message variants from {(channel, language): (subject, body)}."""
+    return [
+        {"channel": channel, "language": language, "subject": subject, "body": body}
+        for (channel, language), (subject, body) in texts.items()
+    ]
+
+
+# name, purpose, topics, priority, sender team, variants
+DEMO_MESSAGES = [
+    (
+        "Spring newsletter",
+        "marketing",
+        ["fashion", "mode", "gardening", "jardinage", "travel", "voyages"],
+        2,
+        "eshop",
+        {
+            ("email", "fr"): (
+                "Le printemps arrive dans vos magasins",
+                "Nouvelle collection de saison, outils de jardin et idées de voyage : découvrez "
+                "nos nouveautés en magasin et sur le site.",
+            ),
+            ("email", "en"): (
+                "Spring is coming to your stores",
+                "A new seasonal collection, garden tools and travel ideas: see what is new in "
+                "store and online.",
+            ),
+            ("sms", "fr"): (
+                "",
+                "Le printemps arrive : nouvelle collection en magasin et en ligne.",
+            ),
+            ("sms", "en"): ("", "Spring is here: a new collection in store and online."),
+            ("postal", "fr"): (
+                "Le printemps arrive",
+                "Nouvelle collection de saison dans vos magasins de Paris, Lyon et Lille.",
+            ),
+            ("postal", "en"): (
+                "Spring is coming",
+                "A new seasonal collection in our Paris, Lyon and Lille stores.",
+            ),
+        },
+    ),
+    (
+        "Your parcel is delayed",
+        "service",
+        [],
+        4,
+        "after-sales",
+        {
+            ("email", "fr"): (
+                "Votre colis est en retard",
+                "Votre colis a pris du retard chez le transporteur. Nous suivons la livraison et "
+                "vous tenons informé ; vous pouvez aussi le retirer en magasin.",
+            ),
+            ("email", "en"): (
+                "Your parcel is delayed",
+                "Your parcel is delayed at the carrier. We are following the delivery and will "
+                "keep you posted; you can also collect it in store.",
+            ),
+            ("sms", "fr"): ("", "Votre colis est en retard chez le transporteur. Nous le suivons."),
+            ("sms", "en"): ("", "Your parcel is delayed at the carrier. We are following it."),
+        },
+    ),
+    (
+        "How did we do?",
+        "feedback",
+        [],
+        3,
+        "call-centre",
+        {
+            ("email", "fr"): (
+                "Votre avis compte",
+                "Comment s'est passé votre dernier échange avec nous ? Deux questions, une minute.",
+            ),
+            ("email", "en"): (
+                "Tell us how we did",
+                "How was your last contact with us? Two questions, one minute.",
+            ),
+            ("sms", "fr"): (
+                "",
+                "Comment s'est passé votre dernier échange ? Répondez en 1 minute.",
+            ),
+            ("sms", "en"): ("", "How was your last contact with us? Answer in one minute."),
+        },
+    ),
+]
+# name, message, segment, run: a campaign already decided, and a draft with its dry run.
+DEMO_CAMPAIGNS = [
+    (
+        "Spring newsletter, English speakers",
+        "Spring newsletter",
+        "English-speaking customers",
+        True,
+    ),
+    # Asking lapsing members why suits a survey; and "Active Paris shoppers", whose rule looks
+    # through every interaction, takes seconds per query on SQLite, the demo's database.
+    ("How did we do? Dormant loyalty members", "How did we do?", "Dormant loyalty members", False),
+]
+
+
+def _json_safe(value):
+    return value.isoformat() if isinstance(value, date | time) else value
+
+
+def demo_membrane(*, seed: int, now: datetime, customer_ids: Sequence[int]) -> dict:
+    """Consents, do-not-contact, preferences, messages and campaigns for the demo customers.
+
+    Customers who already have consents or preferences keep them, and messages and campaigns
+    found by name are left alone, so a second run writes nothing new.
+    """
+    rng = random.Random(f"cxcore-demo:{seed}:membrane")
+    wordings = {
+        language: membrane_services.consent_wording_for(
+            text=text, language=language, version=CONSENT_WORDING_VERSION
+        )
+        for language, text in CONSENT_WORDINGS.items()
+    }
+    languages, kinds = {}, defaultdict(set)
+    for start in range(0, len(customer_ids), 5000):
+        part = customer_ids[start : start + 5000]
+        languages.update(Customer.objects.filter(pk__in=part).values_list("id", "language"))
+        for customer_id, kind in ContactPoint.objects.filter(customer_id__in=part).values_list(
+            "customer_id", "kind"
+        ):
+            kinds[customer_id].add(kind)
+    with transaction.atomic():
+        counts = _membrane_customers_write(rng, now, customer_ids, languages, kinds, wordings)
+    counts["messages"] = _messages_save()
+    counts["campaigns"], counts["decisions"] = _campaigns_save(now)
+    return counts
+
+
+def _membrane_customers_write(rng, now, customer_ids, languages, kinds, wordings) -> dict:
+    """The consent ledger, do-not-contact entries and preferences, written set-wise.
+
+    Demo seeding is the one place that writes the ledger directly, without consent_record:
+    one service call per consent would take minutes for 5,000 customers. The rows, their
+    states (the latest event wins) and their audit lines are those the services would write.
+    """
+    has_consents, has_preferences, blocked = set(), set(), set()
+    for start in range(0, len(customer_ids), 5000):
+        part = customer_ids[start : start + 5000]
+        has_consents.update(
+            ConsentState.objects.filter(customer_id__in=part).values_list("customer_id", flat=True)
+        )
+        has_preferences.update(
+            Preference.objects.filter(customer_id__in=part).values_list("customer_id", flat=True)
+        )
+        blocked.update(
+            DoNotContact.objects.filter(customer_id__in=part, lifted_at__isnull=True).values_list(
+                "customer_id", "channel"
+            )
+        )
+    events, latest, preferences, do_not_contact, audit = [], {}, [], [], []
+    accessible_done = False
+    for customer_id in customer_ids:
+        language = languages.get(customer_id, "fr")
+        reachable = kinds.get(customer_id, set())
+        # Every customer draws the same numbers whatever is written, so that one customer
+        # skipped on a second run does not shift everyone after them.
+        plan = _consent_plan(rng, now, reachable)
+        dnc_roll, dnc_pick = rng.random(), _weighted(rng, DO_NOT_CONTACT_REASONS)
+        preference_roll = rng.random()
+        preference = _preference_plan(rng, now, language, accessible=not accessible_done)
+        if plan and customer_id not in has_consents:
+            wording = wordings.get(language, wordings["fr"])
+            for purpose, channel, granted, at, source, ip in plan:
+                agent = "Mozilla/5.0 (demo)" if ip else ""
+                events.append(
+                    (customer_id, purpose, channel, granted, at, now, source, wording.pk)
+                    + (None, ACTOR.label, ip, agent, "")  # actor, who, IP, browser, note
+                )
+                latest[(customer_id, purpose, channel)] = (granted, len(events) - 1, at)
+                audit.append(
+                    AuditEntry(
+                        actor_label=ACTOR.label,
+                        action="consent_granted" if granted else "consent_withdrawn",
+                        target=f"consent:{purpose}/{channel}",
+                        customer_id=customer_id,
+                        changes={"source": source, "wording": wording.sha256[:12]},
+                        via=ACTOR.via,
+                    )
+                )
+        channel, reason = dnc_pick
+        if dnc_roll < 0.015 and (customer_id, channel) not in blocked:
+            do_not_contact.append(
+                DoNotContact(
+                    customer_id=customer_id, channel=channel, reason=reason, created_by=ACTOR.label
+                )
+            )
+            audit.append(
+                AuditEntry(
+                    actor_label=ACTOR.label,
+                    action="do_not_contact",
+                    target=f"channel:{channel}",
+                    customer_id=customer_id,
+                    changes={"reason": reason},
+                    via=ACTOR.via,
+                )
+            )
+        if preference_roll < 0.15 and customer_id not in has_preferences:
+            accessible_done = accessible_done or "no_digital" in preference["accessibility"]
+            preferences.append(Preference(customer_id=customer_id, **preference))
+            audit.append(
+                AuditEntry(
+                    actor_label=ACTOR.label,
+                    action="preferences",
+                    target="preferences",
+                    customer_id=customer_id,
+                    changes={
+                        k: _json_safe(v) for k, v in preference.items() if v not in (None, [], {})
+                    },
+                    via=ACTOR.via,
+                )
+            )
+    event_ids = insert_rows(ConsentEvent, CONSENT_EVENT_COLUMNS, events)
+    insert_rows(
+        ConsentState,
+        ["customer_id", "purpose", "channel", "granted", "event_id", "changed_at"],
+        [
+            (customer_id, purpose, channel, granted, event_ids[position], at)
+            for (customer_id, purpose, channel), (granted, position, at) in latest.items()
+        ],
+    )
+    DoNotContact.objects.bulk_create(do_not_contact, batch_size=2000)
+    Preference.objects.bulk_create(preferences, batch_size=2000)
+    AuditEntry.objects.bulk_create(audit, batch_size=2000)
+    return {
+        "consent_events": len(events),
+        "do_not_contact": len(do_not_contact),
+        "preferences": len(preferences),
+    }
+
+
+def _consent_plan(rng: random.Random, now: datetime, reachable: set) -> list[tuple]:
+    """(purpose, channel, granted, when, source, IP address) in time order, for one customer."""
+    plan = []
+    for purpose, channel, kind, granted_share, withdrawn_share in CONSENT_PLAN:
+        roll, age, later = rng.random(), rng.uniform(20, 500), rng.uniform(0.2, 0.9)
+        source, withdrawal_source = (
+            _weighted(rng, GRANT_SOURCES),
+            _weighted(rng, WITHDRAWAL_SOURCES),
+        )
+        ip = f"198.51.100.{rng.randint(1, 254)}"  # a documentation range, never a real address
+        if kind not in reachable or roll >= granted_share + withdrawn_share:
+            continue
+        given_at = now - timedelta(days=age)
+        plan.append(
+            (purpose, channel, True, given_at, source, ip if source == "web_form" else None)
+        )
+        if roll >= granted_share:  # given, then taken back
+            withdrawn_at = given_at + (now - given_at) * later
+            web = withdrawal_source == "preference_centre"
+            plan.append(
+                (purpose, channel, False, withdrawn_at, withdrawal_source, ip if web else None)
+            )
+    return plan
+
+
+def _preference_plan(rng: random.Random, now: datetime, language: str, *, accessible: bool) -> dict:
+    """Contact preferences as the preference centre would save them."""
+    topics = PREFERENCE_TOPICS[0 if language == "fr" else 1]
+    quiet_start, quiet_end = QUIET_HOURS[rng.randrange(len(QUIET_HOURS))]
+    preference = {
+        "channels": list(PREFERRED_CHANNELS[rng.randrange(len(PREFERRED_CHANNELS))]),
+        "topics": sorted(rng.sample(topics, rng.randint(0, 3))),
+        "max_per_week": rng.choice([None, None, 1, 2, 3]),
+        "max_per_month": rng.choice([None, None, 4, 8]),
+        "purpose_caps": dict(PURPOSE_CAPS[rng.randrange(len(PURPOSE_CAPS))]),
+        "quiet_start": quiet_start,
+        "quiet_end": quiet_end,
+        "quiet_days": rng.choice([[], [], [6], [5, 6]]),
+        "accessibility": [],
+        "marketing_paused_until": None,
+    }
+    pause = rng.randint(7, 60)
+    if rng.random() < 0.08:
+        preference["marketing_paused_until"] = (now + timedelta(days=pause)).date()
+    if accessible:  # one customer reads large print and wants no digital channel
+        preference["channels"] = ["postal", "phone"]
+        preference["accessibility"] = ["no_digital", "large_print"]
+    return preference
+
+
+def _messages_save() -> int:
+    """The demo messages, unless messages of the same names exist already."""
+    saved = 0
+    for name, purpose, topics, priority, team, texts in DEMO_MESSAGES:
+        if Message.objects.filter(name=name).exists():
+            continue
+        membrane_services.message_create(
+            actor=ACTOR,
+            name=name,
+            purpose=purpose,
+            topics=topics,
+            priority=priority,
+            team_id=Team.objects.filter(code=team).values_list("pk", flat=True).first(),
+            variants=_variants(texts),
+        )
+        saved += 1
+    return saved
+
+
+def _campaigns_save(now: datetime) -> tuple[int, int]:
+    """One campaign decided (its deliveries wait for the worker) and one draft with a dry run."""
+    saved = decided = 0
+    for name, message_name, segment_name, run in DEMO_CAMPAIGNS:
+        message = Message.objects.filter(name=message_name).first()
+        segment = Segment.objects.filter(name__iexact=segment_name).first()
+        if message is None or segment is None or Campaign.objects.filter(name=name).exists():
+            continue  # staff may have removed what it needs, or it was saved already
+        campaign = membrane_services.campaign_create(
+            actor=ACTOR,
+            name=name,
+            message=message,
+            segment=segment,
+            scheduled_at=now - timedelta(hours=2) if run else _next_week_morning(now),
+        )
+        saved += 1
+        if run:
+            results = membrane_services.campaign_run(campaign_id=campaign.pk, now=now)
+            decided += sum(results["outcomes"].values())
+        else:
+            membrane_services.campaign_dry_run(campaign=campaign, now=now)
+    return saved, decided
+
+
+def _next_week_morning(now: datetime) -> datetime:
+    """10:00 in Paris a week from now: when a marketer would plan a campaign to go out."""
+    local = (now.astimezone(PARIS) + timedelta(days=7)).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    )
+    return local.astimezone(ZoneInfo("UTC"))
