@@ -132,8 +132,11 @@ class Decision:
 
     @property
     def blocking_reason(self) -> str:
+        """The reason that stopped the message (always the last), or the first that held it."""
+        if self.outcome == BLOCK and self.reasons:
+            return self.reasons[-1].code
         for reason in self.reasons:
-            if reason.effect in (BLOCK, DEFER):
+            if reason.effect == DEFER:
                 return reason.code
         return ""
 
@@ -156,7 +159,13 @@ POLICY_ORDER = (
 
 
 def _r(code: str, effect: str, **params) -> Reason:
-    return Reason(code, effect, tuple(sorted(params.items())))
+    return _reason(code, effect, tuple(sorted(params.items())))
+
+
+@lru_cache(maxsize=65_536)
+def _reason(code: str, effect: str, params: tuple) -> Reason:
+    # A campaign gives the same few thousand reasons to a million customers: share them.
+    return Reason(code, effect, params)
 
 
 def decide(state: CustomerState, message: MessageSpec, params: Params, now: datetime) -> Decision:

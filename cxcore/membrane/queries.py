@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from cxcore.customers.models import ContactKind, Customer, DeclaredAttribute
+from cxcore.db import is_postgresql
 from cxcore.interactions.queries import bad_experiences_since, open_complaints
 from cxcore.membrane import policy
 from cxcore.membrane.models import (
@@ -87,24 +92,42 @@ def _channel_set(bits: int, _cache={}) -> frozenset[str]:  # noqa: B006 - a deli
     return found
 
 
+PREFERENCE_COLUMNS = (
+    "channels",
+    "topics",
+    "max_per_week",
+    "max_per_month",
+    "purpose_caps",
+    "quiet_start",
+    "quiet_end",
+    "quiet_days",
+    "accessibility",
+    "marketing_paused_until",
+)
+
+
 def preferences_from_row(pref: Preference) -> policy.Preferences:
+    return preferences_from_values({name: getattr(pref, name) for name in PREFERENCE_COLUMNS})
+
+
+def preferences_from_values(values: dict) -> policy.Preferences:
     caps = tuple(
         sorted(
             (purpose, limits.get("week"), limits.get("month"))
-            for purpose, limits in (pref.purpose_caps or {}).items()
+            for purpose, limits in (values["purpose_caps"] or {}).items()
         )
     )
     return policy.Preferences(
-        channels=tuple(pref.channels or ()),
-        topics=frozenset(pref.topics or ()),
-        max_per_week=pref.max_per_week,
-        max_per_month=pref.max_per_month,
+        channels=tuple(values["channels"] or ()),
+        topics=frozenset(values["topics"] or ()),
+        max_per_week=values["max_per_week"],
+        max_per_month=values["max_per_month"],
         purpose_caps=caps,
-        quiet_start=pref.quiet_start,
-        quiet_end=pref.quiet_end,
-        quiet_days=frozenset(pref.quiet_days or ()),
-        no_digital="no_digital" in (pref.accessibility or ()),
-        marketing_paused_until=pref.marketing_paused_until,
+        quiet_start=values["quiet_start"],
+        quiet_end=values["quiet_end"],
+        quiet_days=frozenset(values["quiet_days"] or ()),
+        no_digital="no_digital" in (values["accessibility"] or ()),
+        marketing_paused_until=values["marketing_paused_until"],
     )
 
 
@@ -134,11 +157,41 @@ def customer_states(
     the sparse parts (preferences, recent deliveries, interests, bad experiences, surveys)
     come in one query each. No query per customer.
     """
-    ids_sql, ids_params = _ids_sql(customer_ids)
-    if isinstance(customer_ids, QuerySet):
-        id_filter = customer_ids.order_by().values("id")
-    else:
-        id_filter = list(customer_ids)
+    with _audience(customer_ids) as (ids_sql, ids_params, id_filter):
+        yield from _customer_states(
+            ids_sql, ids_params, id_filter, message, params, now=now, at_send_time=at_send_time
+        )
+
+
+@contextmanager
+def _audience(customer_ids):
+    """The audience as SQL for the wide query and as a filter for the ORM's sparse queries.
+
+    A segment's rules are evaluated once into a temporary table (analysed on PostgreSQL) that
+    every query then joins, instead of re-running the segment in each of them; a short list of
+    ids (one customer, a sending batch) goes inline.
+    """
+    if not isinstance(customer_ids, QuerySet):
+        ids = list(customer_ids)
+        sql, params = _ids_sql(ids)
+        yield sql, params, ids
+        return
+    table = f"cx_audience_{uuid.uuid4().hex[:12]}"
+    sql, params = _ids_sql(customer_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {table} AS {sql}", params)
+        if is_postgresql():
+            cursor.execute(f"ANALYZE {table}")
+    try:
+        # The table name is ours (a random hex suffix); nothing here comes from a user.
+        select = f"SELECT id FROM {table}"  # noqa: S608
+        yield select, [], RawSQL(select, [])  # noqa: S611
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _customer_states(ids_sql, ids_params, id_filter, message, params, *, now, at_send_time):
     purpose = message.purpose
     channel_case = (
         "CASE channel "
@@ -215,10 +268,22 @@ def customer_states(
 def _sparse_state(
     id_filter, message: policy.MessageSpec, params: policy.Params, *, now, at_send_time
 ):
-    prefs = {
-        pref.customer_id: preferences_from_row(pref)
-        for pref in Preference.objects.filter(customer_id__in=id_filter)
-    }
+    # Plain tuples, not model instances: a campaign reads hundreds of thousands, and most
+    # customers who set preferences set the same few; each distinct row is built once.
+    built: dict[tuple, policy.Preferences] = {}
+    prefs = {}
+    for cid, *fields in Preference.objects.filter(customer_id__in=id_filter).values_list(
+        "customer_id", *PREFERENCE_COLUMNS
+    ):
+        key = tuple(
+            json.dumps(f, sort_keys=True) if isinstance(f, dict | list) else f for f in fields
+        )
+        found = built.get(key)
+        if found is None:
+            found = built[key] = preferences_from_values(
+                dict(zip(PREFERENCE_COLUMNS, fields, strict=True))
+            )
+        prefs[cid] = found
     interests: dict[int, frozenset] = {}
     for cid, value in DeclaredAttribute.objects.filter(
         customer_id__in=id_filter, key__in=INTEREST_KEYS
