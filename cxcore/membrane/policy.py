@@ -8,7 +8,7 @@ what lets a campaign decide a million customers by deciding each distinct state 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -424,6 +424,32 @@ def _after_caps(
     return moment
 
 
+def without_idle_history(
+    state: CustomerState, message: MessageSpec, params: Params, now: datetime
+) -> CustomerState:
+    """The same state without its delivery history when that history cannot change the decision.
+
+    History matters for duplicates (this message among it) and for caps that are already
+    full. Every delivery in it happened at or before `now` and a message is only ever moved
+    later, so a window that holds fewer deliveries than its limit now never fills up for this
+    message. Two customers whose histories are both idle then share one decision, which is
+    what keeps a million-customer campaign to a few thousand distinct decisions.
+    """
+    for _at, _purpose, message_id in state.recent:
+        if message_id == message.id:
+            return state
+    purpose = message.purpose
+    for _label, window, limit, own_purpose_only in _caps(state, purpose, params):
+        since = now - window
+        counted = 0
+        for at, p, _mid in state.recent:
+            if at > since and (not own_purpose_only or p == purpose):
+                counted += 1
+        if counted >= limit:
+            return state
+    return replace(state, recent=())
+
+
 def decide_many(states, message: MessageSpec, params: Params, now: datetime):
     """Decide for (customer id, state) pairs; each distinct state is decided once.
 
@@ -431,6 +457,8 @@ def decide_many(states, message: MessageSpec, params: Params, now: datetime):
     """
     seen: dict[CustomerState, Decision] = {}
     for customer_id, state in states:
+        if state.recent:
+            state = without_idle_history(state, message, params, now)
         decision = seen.get(state)
         if decision is None:
             decision = seen[state] = decide(state, message, params, now)

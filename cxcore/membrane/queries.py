@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 
 from cxcore.customers.models import ContactKind, Customer, DeclaredAttribute
 from cxcore.db import is_postgresql
@@ -104,6 +104,9 @@ PREFERENCE_COLUMNS = (
     "accessibility",
     "marketing_paused_until",
 )
+
+
+PREFERENCE_JSON_COLUMNS = ("channels", "topics", "purpose_caps", "quiet_days", "accessibility")
 
 
 def preferences_from_row(pref: Preference) -> policy.Preferences:
@@ -272,17 +275,23 @@ def _sparse_state(
     # customers who set preferences set the same few; each distinct row is built once.
     built: dict[tuple, policy.Preferences] = {}
     prefs = {}
-    for cid, *fields in Preference.objects.filter(customer_id__in=id_filter).values_list(
-        "customer_id", *PREFERENCE_COLUMNS
-    ):
-        key = tuple(
-            json.dumps(f, sort_keys=True) if isinstance(f, dict | list) else f for f in fields
+    # JSON columns come as their text, decoded only for the rows not seen before.
+    as_text = {name: Cast(name, TextField()) for name in PREFERENCE_JSON_COLUMNS}
+    for cid, *fields in (
+        Preference.objects.filter(customer_id__in=id_filter)
+        .annotate(**{f"{name}_text": expr for name, expr in as_text.items()})
+        .values_list(
+            "customer_id",
+            *(f"{n}_text" if n in as_text else n for n in PREFERENCE_COLUMNS),
         )
+    ):
+        key = tuple(fields)
         found = built.get(key)
         if found is None:
-            found = built[key] = preferences_from_values(
-                dict(zip(PREFERENCE_COLUMNS, fields, strict=True))
-            )
+            values = dict(zip(PREFERENCE_COLUMNS, fields, strict=True))
+            for name in PREFERENCE_JSON_COLUMNS:
+                values[name] = json.loads(values[name]) if values[name] else None
+            found = built[key] = preferences_from_values(values)
         prefs[cid] = found
     interests: dict[int, frozenset] = {}
     for cid, value in DeclaredAttribute.objects.filter(

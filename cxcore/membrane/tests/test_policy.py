@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from unittest import TestCase
@@ -728,3 +729,51 @@ class DeterminismTest(TestCase):
         self.assertIs(decisions[1], decisions[3])  # decided once
         self.assertIs(decisions[2], decisions[6])
         self.assertEqual(decisions[4].outcome, DEFER)
+
+
+class IdleHistoryTest(TestCase):
+    """Dropping a history that cannot matter must never change a decision."""
+
+    def random_state(self, rng) -> CustomerState:
+        now = datetime(2026, 6, 10, 10, 0, tzinfo=UTC)
+        recent = tuple(
+            sorted(
+                (
+                    now - timedelta(hours=rng.randint(1, 24 * 35)),
+                    rng.choice(["marketing", "service", "feedback"]),
+                    rng.choice([1, 2, 3]),
+                )
+                for _ in range(rng.randint(0, 5))
+            )
+        )
+        prefs = Preferences(
+            max_per_week=rng.choice([None, 1, 2, 3]),
+            max_per_month=rng.choice([None, 2, 4]),
+            purpose_caps=rng.choice([(), (("marketing", 1, None),), (("marketing", None, 2),)]),
+            quiet_start=rng.choice([None, time(20, 0)]),
+            quiet_end=time(8, 0),
+        )
+        return customer(
+            granted=("email", "sms"),
+            addresses=frozenset({"email", "sms"}),
+            recent=recent,
+            preferences=prefs if prefs.quiet_start else replace(prefs, quiet_end=None),
+        )
+
+    def test_it_decides_the_same_with_and_without_an_idle_history(self):
+        rng = random.Random(7)
+        now = datetime(2026, 6, 10, 10, 0, tzinfo=UTC)
+        dropped = 0
+        for purpose in ("marketing", "service"):
+            params = policy.DEFAULT_PARAMS[purpose]
+            spec = message(purpose=purpose, id=1)
+            for _ in range(1500):
+                state = self.random_state(rng)
+                lighter = policy.without_idle_history(state, spec, params, now)
+                dropped += lighter is not state
+                self.assertEqual(
+                    policy.decide(lighter, spec, params, now),
+                    policy.decide(state, spec, params, now),
+                    state,
+                )
+        self.assertGreater(dropped, 100)  # the rule does apply, not only keep states as they are
