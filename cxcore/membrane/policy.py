@@ -454,12 +454,20 @@ def decide_many(states, message: MessageSpec, params: Params, now: datetime):
     """Decide for (customer id, state) pairs; each distinct state is decided once.
 
     Yields (customer id, Decision). Decisions are shared objects: treat them as read-only.
+    A loader that hands out one object per distinct state (membrane.queries) is recognised
+    by identity first, which spares hashing a state per customer.
     """
     seen: dict[CustomerState, Decision] = {}
+    # id(state) -> (state, decision); the state is kept so its id cannot be reused meanwhile.
+    by_identity: dict[int, tuple[CustomerState, Decision]] = {}
     for customer_id, state in states:
-        if state.recent:
-            state = without_idle_history(state, message, params, now)
-        decision = seen.get(state)
+        known = by_identity.get(id(state))
+        if known is not None and known[0] is state:
+            yield customer_id, known[1]
+            continue
+        key = without_idle_history(state, message, params, now) if state.recent else state
+        decision = seen.get(key)
         if decision is None:
-            decision = seen[state] = decide(state, message, params, now)
+            decision = seen[key] = decide(key, message, params, now)
+        by_identity[id(state)] = (state, decision)
         yield customer_id, decision
