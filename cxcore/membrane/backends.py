@@ -26,7 +26,7 @@ from django.utils.translation import override
 
 from cxcore.customers.models import ContactKind, ContactPoint, Customer
 from cxcore.membrane.links import portal_urls
-from cxcore.membrane.models import Delivery, MessageVariant
+from cxcore.membrane.models import Delivery, MessageVariant, Preference
 
 
 class DeliveryFailed(Exception):
@@ -50,6 +50,7 @@ class Outbound:
     links: dict = field(default_factory=dict)
     large_print: bool = False
     recipient_name: str = ""
+    customer_id: int | None = None  # for staff pages (call list); never leaves the building
 
 
 ADDRESS_KIND = {
@@ -63,41 +64,67 @@ ADDRESS_KIND = {
 
 def outbound_for(delivery: Delivery) -> Outbound:
     """The message as it leaves: content in the decided language, address, portal links."""
-    decision = delivery.decision
-    customer = Customer.objects.get(pk=delivery.customer_id)
-    variant = (
-        MessageVariant.objects.filter(
-            message_id=delivery.message_id, channel=delivery.channel, language=decision.language
-        ).first()
-        or MessageVariant.objects.filter(
-            message_id=delivery.message_id, channel=delivery.channel
-        ).first()
-    )
-    if variant is None:
-        raise DeliveryFailed("the message has no text for this channel", retry=False)
-    point = (
-        ContactPoint.objects.filter(customer=customer, kind=ADDRESS_KIND[delivery.channel])
-        .order_by("-verified", "-created_at")
-        .first()
-    )
-    if point is None:
-        raise DeliveryFailed("no address for this channel", retry=False)
-    from cxcore.membrane.models import Preference
+    found = outbounds_for([delivery])[delivery.pk]
+    if isinstance(found, DeliveryFailed):
+        raise found
+    return found
 
-    preference = Preference.objects.filter(customer=customer).first()
-    return Outbound(
-        delivery_id=delivery.pk,
-        idempotency_key=f"cxcore-delivery-{delivery.pk}",
-        channel=delivery.channel,
-        customer_reference=customer.reference,
-        to=point.value,
-        language=variant.language,
-        subject=variant.subject,
-        body=variant.body,
-        links=portal_urls(decision.pk, decision.purpose),
-        large_print=bool(preference and "large_print" in (preference.accessibility or [])),
-        recipient_name=customer.display_name,
-    )
+
+def outbounds_for(deliveries: list[Delivery]) -> dict[int, Outbound | DeliveryFailed]:
+    """Outbounds for a batch of deliveries, loaded in four queries whatever the batch size."""
+    customer_ids = {d.customer_id for d in deliveries}
+    customers = Customer.objects.in_bulk(customer_ids)
+    variants: dict[tuple, MessageVariant] = {}
+    for variant in MessageVariant.objects.filter(
+        message_id__in={d.message_id for d in deliveries}
+    ).order_by("-id"):
+        variants[(variant.message_id, variant.channel, variant.language)] = variant
+        variants.setdefault((variant.message_id, variant.channel, None), variant)
+    addresses: dict[tuple, str] = {}
+    # Oldest first so that the best point wins: verified, then the newest.
+    for point in ContactPoint.objects.filter(
+        customer_id__in=customer_ids, kind__in=set(ADDRESS_KIND.values())
+    ).order_by("verified", "created_at", "id"):
+        addresses[(point.customer_id, point.kind)] = point.value
+    large_print = {
+        customer_id
+        for customer_id, needs in Preference.objects.filter(
+            customer_id__in=customer_ids
+        ).values_list("customer_id", "accessibility")
+        if "large_print" in (needs or [])
+    }
+    out: dict[int, Outbound | DeliveryFailed] = {}
+    for delivery in deliveries:
+        decision = delivery.decision
+        customer = customers.get(delivery.customer_id)
+        variant = variants.get(
+            (delivery.message_id, delivery.channel, decision.language)
+        ) or variants.get((delivery.message_id, delivery.channel, None))
+        address = addresses.get((delivery.customer_id, ADDRESS_KIND[delivery.channel]))
+        if customer is None:
+            out[delivery.pk] = DeliveryFailed("the customer no longer exists", retry=False)
+        elif variant is None:
+            out[delivery.pk] = DeliveryFailed(
+                "the message has no text for this channel", retry=False
+            )
+        elif address is None:
+            out[delivery.pk] = DeliveryFailed("no address for this channel", retry=False)
+        else:
+            out[delivery.pk] = Outbound(
+                delivery_id=delivery.pk,
+                idempotency_key=f"cxcore-delivery-{delivery.pk}",
+                channel=delivery.channel,
+                customer_reference=customer.reference,
+                to=address,
+                language=variant.language,
+                subject=variant.subject,
+                body=variant.body,
+                links=portal_urls(decision.pk, decision.purpose),
+                large_print=customer.pk in large_print,
+                recipient_name=customer.display_name,
+                customer_id=customer.pk,
+            )
+    return out
 
 
 def _footer(outbound: Outbound) -> str:
@@ -196,7 +223,9 @@ class WebhookBackend:
         if not settings.WEBHOOK_URL or not settings.WEBHOOK_SECRET:
             raise DeliveryFailed("WEBHOOK_URL and WEBHOOK_SECRET are not set", retry=False)
         payload = asdict(outbound)
-        payload.pop("recipient_name")  # the receiving system knows its customer by reference
+        # The receiving system knows its customer by reference: no name, no internal id.
+        payload.pop("recipient_name")
+        payload.pop("customer_id")
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
         timestamp = str(int(time.time()))
         request = urllib.request.Request(  # noqa: S310 - the URL is the operator's setting

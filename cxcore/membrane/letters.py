@@ -8,9 +8,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 from fpdf import FPDF
 
-from cxcore.customers.models import ContactKind, ContactPoint, Customer
-from cxcore.membrane.links import portal_urls
-from cxcore.membrane.models import Delivery, MessageVariant, Preference
+from cxcore.membrane.backends import Outbound, outbounds_for
+from cxcore.membrane.models import Delivery
 
 # The PDF core fonts cover Latin-1; these common characters of French text are not in it.
 _LATIN1_FALLBACKS = str.maketrans(
@@ -23,45 +22,11 @@ def _latin1(text: str) -> str:
     return text.translate(_LATIN1_FALLBACKS).encode("latin-1", "replace").decode("latin-1")
 
 
-def _print_rows(deliveries: QuerySet[Delivery], kind: str) -> list[dict]:
-    """Each delivery with its customer, address and text, loaded in a few queries."""
-    rows = list(deliveries.select_related("decision").order_by("id"))
-    customer_ids = {d.customer_id for d in rows}
-    customers = Customer.objects.in_bulk(customer_ids)
-    addresses: dict[int, str] = {}
-    for point in ContactPoint.objects.filter(customer_id__in=customer_ids, kind=kind).order_by(
-        "verified", "created_at"
-    ):
-        addresses[point.customer_id] = point.value  # the last wins: verified, then newest
-    variants = {
-        (v.message_id, v.channel, v.language): v
-        for v in MessageVariant.objects.filter(message_id__in={d.message_id for d in rows})
-    }
-    large_print = {
-        customer_id
-        for customer_id, needs in Preference.objects.filter(
-            customer_id__in=customer_ids
-        ).values_list("customer_id", "accessibility")
-        if "large_print" in (needs or [])
-    }
-    out = []
-    for delivery in rows:
-        customer = customers.get(delivery.customer_id)
-        variant = variants.get((delivery.message_id, delivery.channel, delivery.decision.language))
-        if customer is None or variant is None:
-            continue
-        out.append(
-            {
-                "delivery": delivery,
-                "customer": customer,
-                "address": addresses.get(customer.pk, ""),
-                "language": variant.language,
-                "subject": variant.subject,
-                "body": variant.body,
-                "large_print": customer.pk in large_print,
-            }
-        )
-    return out
+def _printable(deliveries: QuerySet[Delivery]) -> list[Outbound]:
+    """The outbounds of these deliveries (built as the sender builds them), in order."""
+    batch = list(deliveries.select_related("decision").order_by("id"))
+    built = outbounds_for(batch)
+    return [built[d.pk] for d in batch if isinstance(built[d.pk], Outbound)]
 
 
 def letters_pdf(deliveries: QuerySet[Delivery]) -> bytes:
@@ -69,33 +34,31 @@ def letters_pdf(deliveries: QuerySet[Delivery]) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=20)
     pdf.set_title(_latin1(_("Letters")))
-    for row in _print_rows(deliveries.filter(channel="postal"), ContactKind.POSTAL):
-        size = 16 if row["large_print"] else 11
+    for letter in _printable(deliveries.filter(channel="postal")):
+        size = 16 if letter.large_print else 11
         line = size * 0.55
-        customer = row["customer"]
-        with override(row["language"]):
-            links = portal_urls(row["delivery"].decision_id, row["delivery"].purpose)
+        with override(letter.language):
             today = formats.date_format(timezone.localdate(), "DATE_FORMAT")
             footer = _("To choose how we contact you, visit: %(url)s") % {
-                "url": links["preferences"]
+                "url": letter.links["preferences"]
             }
         pdf.add_page()
         pdf.set_font("Helvetica", size=size)
         pdf.set_xy(110, 40)
-        pdf.multi_cell(85, line, _latin1(f"{customer.display_name}\n{row['address']}"))
+        pdf.multi_cell(85, line, _latin1(f"{letter.recipient_name}\n{letter.to}"))
         pdf.set_xy(20, 80)
         pdf.cell(0, line, _latin1(today), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(line)
-        if row["subject"]:
+        if letter.subject:
             pdf.set_font("Helvetica", style="B", size=size)
-            pdf.multi_cell(0, line, _latin1(row["subject"]), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, line, _latin1(letter.subject), new_x="LMARGIN", new_y="NEXT")
             pdf.set_font("Helvetica", size=size)
             pdf.ln(line / 2)
-        pdf.multi_cell(0, line, _latin1(row["body"]), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, line, _latin1(letter.body), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(line)
         pdf.set_font("Helvetica", size=max(size - 2, 9))
         pdf.multi_cell(0, line, _latin1(footer), new_x="LMARGIN", new_y="NEXT")
-        pdf.cell(0, line, _latin1(customer.reference), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, line, _latin1(letter.customer_reference), new_x="LMARGIN", new_y="NEXT")
     if pdf.page_no() == 0:
         pdf.add_page()
         pdf.set_font("Helvetica", size=11)
@@ -103,6 +66,6 @@ def letters_pdf(deliveries: QuerySet[Delivery]) -> bytes:
     return bytes(pdf.output())
 
 
-def call_list(deliveries: QuerySet[Delivery]) -> list[dict]:
+def call_list(deliveries: QuerySet[Delivery]) -> list[Outbound]:
     """Calls for agents to make: who, which number, what to say, in which language."""
-    return _print_rows(deliveries.filter(channel="phone"), ContactKind.PHONE)
+    return _printable(deliveries.filter(channel="phone"))

@@ -912,18 +912,17 @@ def _recheck(group: list[Delivery], message: Message, now: datetime) -> list[Del
     ids = [d.customer_id for d in group]
     # Pending deliveries (this one among them) are ignored: only what went out counts now.
     states = dict(queries.customer_states(ids, spec, params, now=now, at_send_time=True))
-    allowed = []
+    allowed, held, stopped = [], [], []
     for delivery in group:
         state = states.get(delivery.customer_id)
         if state is None:  # the customer was erased
             delivery.status = Delivery.Status.CANCELLED
-            delivery.save(update_fields=["status"])
+            stopped.append(delivery)
             continue
         decision = policy.decide(state, spec, params, now)
         if decision.outcome == policy.DELIVER:
             delivery.status, delivery.claimed_at = Delivery.Status.SENDING, now
             delivery.channel = decision.channel
-            delivery.save(update_fields=["status", "claimed_at", "channel"])
             # Later deliveries in this batch for the same customer see this one counted.
             states[delivery.customer_id] = replace(
                 state, recent=(*state.recent, (now, spec.purpose, spec.id))
@@ -932,20 +931,31 @@ def _recheck(group: list[Delivery], message: Message, now: datetime) -> list[Del
         elif decision.outcome == policy.DEFER:
             delivery.due_at = decision.send_at
             delivery.reasons = reasons_json(decision)
-            delivery.save(update_fields=["due_at", "reasons"])
+            held.append(delivery)
         else:
             delivery.status = Delivery.Status.CANCELLED
             delivery.reasons = reasons_json(decision)
-            delivery.save(update_fields=["status", "reasons"])
+            stopped.append(delivery)
+    # One UPDATE per kind of outcome, in the claim's transaction.
+    Delivery.objects.bulk_update(allowed, ["status", "claimed_at", "channel"], batch_size=1000)
+    Delivery.objects.bulk_update(held, ["due_at", "reasons"], batch_size=1000)
+    Delivery.objects.bulk_update(stopped, ["status", "reasons"], batch_size=1000)
     return allowed
 
 
-def delivery_send(delivery: Delivery) -> None:
-    """Hand one claimed delivery to its channel's backend and record what happened."""
+def delivery_send(delivery: Delivery, outbound=None) -> None:
+    """Hand one claimed delivery to its channel's backend and record what happened.
+
+    `outbound` is the delivery's content when the caller loaded a batch of them at once
+    (backends.outbounds_for): an Outbound, or the DeliveryFailed that building it met.
+    """
     from cxcore.membrane.backends import DeliveryFailed, backend_for, outbound_for
 
     try:
-        outbound = outbound_for(delivery)
+        if outbound is None:
+            outbound = outbound_for(delivery)
+        elif isinstance(outbound, DeliveryFailed):
+            raise outbound
         provider_ref = backend_for(delivery.channel).send(outbound)
     except DeliveryFailed as exc:
         _delivery_failed(delivery, str(exc), retry=exc.retry)
@@ -977,9 +987,12 @@ def _delivery_failed(delivery: Delivery, error: str, *, retry: bool) -> None:
 def deliveries_send_due(*, now: datetime | None = None, limit: int = 500) -> int:
     """Send what is due, batch after batch; returns how many were handed to a backend."""
     sent = 0
+    from cxcore.membrane.backends import outbounds_for
+
     while batch := deliveries_claim(now=now, limit=limit):
+        outbounds = outbounds_for(batch)
         for delivery in batch:
-            delivery_send(delivery)
+            delivery_send(delivery, outbounds[delivery.pk])
         sent += len(batch)
     _campaigns_finish()
     return sent

@@ -256,16 +256,7 @@ def campaign_calls(request, pk):
             actor=Actor.from_request(request), action="export", target=f"calls:{campaign.pk}"
         )
         header = [_("Reference"), _("Name"), _("Phone"), _("Language"), _("Script")]
-        rows = [
-            [
-                c["customer"].reference,
-                c["customer"].display_name,
-                c["address"],
-                c["language"],
-                c["body"],
-            ]
-            for c in calls
-        ]
+        rows = [[c.customer_reference, c.recipient_name, c.to, c.language, c.body] for c in calls]
         response = HttpResponse(csv_lines([header, *rows]), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="calls-{campaign.pk}.csv"'
         return response

@@ -327,6 +327,30 @@ class MembraneConsoleTests(BaseTestCase):
         self.assertTrue(response.content.startswith(b"%PDF"))
         response = self.client.get(f"/membrane/campaigns/{campaign.pk}/calls/?format=csv")
         self.assertEqual(response.status_code, 200)
+        self.assertNotIn(
+            "Marie",
+            b"".join(response.streaming_content).decode()
+            if response.streaming
+            else response.content.decode(),
+        )  # a letter, no call
+
+    def test_the_call_list_names_who_to_call_and_what_to_say(self):
+        grant(self.customer, "marketing", "phone")
+        message = make_message(channels=("phone",), name="Check-in call")
+        campaign = make_campaign(message)
+        with self.captureOnCommitCallbacks(execute=True):
+            services.campaign_run(campaign_id=campaign.pk)
+        self.client.force_login(self.agent)
+        page = self.client.get(f"/membrane/campaigns/{campaign.pk}/calls/")
+        self.assertContains(page, "Marie Curie")
+        self.assertContains(page, "+33612345678")
+        self.assertContains(page, "Check-in call: hello (phone, fr)")
+        response = self.client.get(f"/membrane/campaigns/{campaign.pk}/calls/?format=csv")
+        body = (
+            b"".join(response.streaming_content) if response.streaming else response.content
+        ).decode()
+        self.assertIn("Marie Curie", body)
+        self.assertIn("'+33612345678", body)  # a leading + is a formula to a spreadsheet
 
     def test_the_membrane_page_lists_policies_in_order(self):
         self.client.force_login(self.analyst)
