@@ -385,8 +385,11 @@ def _wall_instant(wall: datetime, *, after: datetime) -> datetime:
 
 
 def _caps(state: CustomerState, purpose: str, params: Params):
+    return _caps_of(state.preferences, purpose, params)
+
+
+def _caps_of(prefs: Preferences, purpose: str, params: Params):
     """(label, window, limit, counts this purpose only) for every cap that applies."""
-    prefs = state.preferences
     caps = []
     if prefs.max_per_week is not None:
         caps.append(("customer_week", WEEK, prefs.max_per_week, False))
@@ -429,25 +432,37 @@ def without_idle_history(
 ) -> CustomerState:
     """The same state without its delivery history when that history cannot change the decision.
 
+    Two customers whose histories are both idle then share one decision, which is what keeps
+    a million-customer campaign to a few thousand distinct decisions.
+    """
+    if history_matters(state.recent, state.preferences, message, params, now):
+        return state
+    return replace(state, recent=())
+
+
+def history_matters(
+    recent: tuple, prefs: Preferences, message: MessageSpec, params: Params, now: datetime
+) -> bool:
+    """Whether this delivery history can change the decision about this message.
+
     History matters for duplicates (this message among it) and for caps that are already
     full. Every delivery in it happened at or before `now` and a message is only ever moved
     later, so a window that holds fewer deliveries than its limit now never fills up for this
-    message. Two customers whose histories are both idle then share one decision, which is
-    what keeps a million-customer campaign to a few thousand distinct decisions.
+    message. Loaders call this before building states, so idle histories never split them.
     """
-    for _at, _purpose, message_id in state.recent:
+    for _at, _purpose, message_id in recent:
         if message_id == message.id:
-            return state
+            return True
     purpose = message.purpose
-    for _label, window, limit, own_purpose_only in _caps(state, purpose, params):
+    for _label, window, limit, own_purpose_only in _caps_of(prefs, purpose, params):
         since = now - window
         counted = 0
-        for at, p, _mid in state.recent:
+        for at, p, _mid in recent:
             if at > since and (not own_purpose_only or p == purpose):
                 counted += 1
         if counted >= limit:
-            return state
-    return replace(state, recent=())
+            return True
+    return False
 
 
 def decide_many(states, message: MessageSpec, params: Params, now: datetime):

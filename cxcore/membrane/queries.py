@@ -29,6 +29,7 @@ from cxcore.membrane.models import (
     PolicySetting,
     Preference,
 )
+from cxcore.membrane.policy import history_matters
 
 CHANNEL_BITS = {channel: 1 << i for i, channel in enumerate(policy.CHANNELS)}
 # A phone number reaches the customer by SMS and by call; an external id lets another system
@@ -241,35 +242,39 @@ def _customer_states(ids_sql, ids_params, id_filter, message, params, *, now, at
     prefs, interests, recent, pending, bad, complaints, surveys, surveyed = sparse
     empty = frozenset()
     asked_about = frozenset([message.interaction_id]) if surveyed else empty
+    # Everything sparse about a customer in one tuple, shared between customers alike; a
+    # customer with nothing sparse (most of them) gets NOTHING.
+    nothing = (policy.NO_PREFERENCES, empty, (), empty, None, False, None, empty)
+    shared: dict[tuple, tuple] = {nothing: nothing}
+    extras: dict[int, tuple] = {}
+    for cid in set().union(prefs, interests, recent, pending, bad, complaints, surveys, surveyed):
+        preferences = prefs.get(cid, policy.NO_PREFERENCES)
+        history = recent.get(cid, ())
+        if history and not history_matters(history, preferences, message, params, now):
+            history = ()  # it cannot change this decision: customers alike stay alike
+        extra = (
+            preferences,
+            interests.get(cid, empty),
+            history,
+            pending.get(cid, empty),
+            bad.get(cid),
+            cid in complaints,
+            surveys.get(cid),
+            asked_about if cid in surveyed else empty,
+        )
+        extras[cid] = shared.setdefault(extra, extra)
     to_consents = _bits_to_set(purpose)
-    no_pref = policy.NO_PREFERENCES
     state_cls = policy.CustomerState
-    # Customers alike get the very same state object: built and hashed once, and the engine
-    # recognises it by identity (policy.decide_many).
+    # Customers alike get the very same state object: built once, and recognised by identity
+    # (policy.decide_many). The shared extras live as long as this loop, so their identity
+    # can stand for their content in the key.
     interned: dict[tuple, policy.CustomerState] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, sql_params)
         while rows := cursor.fetchmany(20_000):
             for cid, language, zone, granted, withdrawn, addresses, blocked in rows:
-                preferences = prefs.get(cid, no_pref)
-                key = (
-                    language,
-                    zone,
-                    granted,
-                    withdrawn,
-                    blocked,
-                    addresses,
-                    # Preferences objects are shared per distinct row (above) and live as long
-                    # as this loop: their identity stands for them without hashing each field.
-                    id(preferences),
-                    interests.get(cid, empty),
-                    recent.get(cid, ()),
-                    pending.get(cid, empty),
-                    bad.get(cid),
-                    cid in complaints,
-                    surveys.get(cid),
-                    cid in surveyed,
-                )
+                extra = extras.get(cid, nothing)
+                key = (language, zone, granted, withdrawn, blocked, addresses, id(extra))
                 state = interned.get(key)
                 if state is None:
                     state = interned[key] = state_cls(
@@ -279,9 +284,7 @@ def _customer_states(ids_sql, ids_params, id_filter, message, params, *, now, at
                         to_consents(withdrawn),
                         _channel_set(blocked),
                         _channel_set(addresses),
-                        preferences,
-                        *key[7:13],
-                        asked_about if key[13] else empty,
+                        *extra,
                     )
                 yield cid, state
 

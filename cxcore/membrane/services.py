@@ -583,13 +583,20 @@ def campaign_create(
 
 def _tally(decisions) -> dict:
     """Counts by outcome, by channel and by the reason that held or stopped each message."""
-    outcomes, channels, reasons = Counter(), Counter(), Counter()
+    # Decisions are shared between customers alike: count them by identity first.
+    per_decision: Counter = Counter()
+    shared: dict[int, policy.Decision] = {}
     for _cid, decision in decisions:
-        outcomes[decision.outcome] += 1
+        per_decision[id(decision)] += 1
+        shared[id(decision)] = decision
+    outcomes, channels, reasons = Counter(), Counter(), Counter()
+    for key, count in per_decision.items():
+        decision = shared[key]
+        outcomes[decision.outcome] += count
         if decision.channel:
-            channels[f"{decision.outcome}:{decision.channel}"] += 1
+            channels[f"{decision.outcome}:{decision.channel}"] += count
         if decision.outcome != policy.DELIVER:
-            reasons[f"{decision.outcome}:{decision.blocking_reason}"] += 1
+            reasons[f"{decision.outcome}:{decision.blocking_reason}"] += count
     return {
         "total": sum(outcomes.values()),
         "outcomes": dict(outcomes),
