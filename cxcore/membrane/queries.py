@@ -250,8 +250,15 @@ def _customer_states(ids_sql, ids_params, id_filter, message, params, *, now, at
     for cid in set().union(prefs, interests, recent, pending, bad, complaints, surveys, surveyed):
         preferences = prefs.get(cid, policy.NO_PREFERENCES)
         history = recent.get(cid, ())
-        if history and not history_matters(history, preferences, message, params, now):
-            history = ()  # it cannot change this decision: customers alike stay alike
+        # A history that cannot change this decision is dropped, so customers alike stay alike;
+        # but not when sending, where each delivery claimed is added to the history of the
+        # next one for the same customer (services._recheck) and the whole count matters.
+        if (
+            history
+            and not at_send_time
+            and not history_matters(history, preferences, message, params, now)
+        ):
+            history = ()
         extra = (
             preferences,
             interests.get(cid, empty),

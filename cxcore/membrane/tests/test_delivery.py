@@ -257,6 +257,21 @@ class CapsAtSendingTimeTest(DeliveryTestCase):
             sorted(m.to[0] for m in mail.outbox), ["alice@example.org", "bob@example.org"]
         )
 
+    def test_an_earlier_delivery_counts_with_those_claimed_in_the_same_batch(self):
+        grant(self.alice, "marketing", "email")
+        services.preferences_save(actor=SYSTEM_TEST, customer=self.alice, data={"max_per_week": 2})
+        with time_machine.travel(NOW - timedelta(days=2), tick=False):
+            earlier = self.record(make_message(channels=("email",), name="Monday"))
+            services.deliveries_send_due()
+        self.assertEqual(self.fresh(earlier).status, "sent")
+        # One more fits this week, not two: the history must count beside the batch's claims.
+        first = self.record(make_message(channels=("email",), name="First"))
+        second = self.record(make_message(channels=("email",), name="Second"))
+        self.assertEqual(services.deliveries_send_due(), 1)
+        statuses = sorted([self.fresh(first).status, self.fresh(second).status])
+        self.assertEqual(statuses, ["pending", "sent"])
+        self.assertEqual(len(mail.outbox), 2)
+
     def test_caps_count_every_channel_and_purpose_at_sending_time(self):
         grant(self.alice, "marketing", "sms")
         services.preferences_save(actor=SYSTEM_TEST, customer=self.alice, data={"max_per_week": 1})
