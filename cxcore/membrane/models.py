@@ -174,6 +174,21 @@ class Accessibility(models.TextChoices):
     HEARING = "hearing", _("Hearing difficulties: no phone calls")
 
 
+# What a customer can set about being contacted (Preference's fields apart from its keys).
+PREFERENCE_FIELDS = (
+    "channels",
+    "topics",
+    "max_per_week",
+    "max_per_month",
+    "purpose_caps",
+    "quiet_start",
+    "quiet_end",
+    "quiet_days",
+    "accessibility",
+    "marketing_paused_until",
+)
+
+
 class Preference(models.Model):
     """How the customer wants to be contacted. Owned by the customer; staff edit on their word."""
 

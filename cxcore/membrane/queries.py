@@ -19,6 +19,7 @@ from cxcore.db import is_postgresql
 from cxcore.interactions.queries import bad_experiences_since, open_complaints
 from cxcore.membrane import policy
 from cxcore.membrane.models import (
+    PREFERENCE_FIELDS,
     Campaign,
     ConsentEvent,
     ConsentState,
@@ -94,25 +95,11 @@ def _channel_set(bits: int, _cache={}) -> frozenset[str]:  # noqa: B006 - a deli
     return found
 
 
-PREFERENCE_COLUMNS = (
-    "channels",
-    "topics",
-    "max_per_week",
-    "max_per_month",
-    "purpose_caps",
-    "quiet_start",
-    "quiet_end",
-    "quiet_days",
-    "accessibility",
-    "marketing_paused_until",
-)
-
-
 PREFERENCE_JSON_COLUMNS = ("channels", "topics", "purpose_caps", "quiet_days", "accessibility")
 
 
 def preferences_from_row(pref: Preference) -> policy.Preferences:
-    return preferences_from_values({name: getattr(pref, name) for name in PREFERENCE_COLUMNS})
+    return preferences_from_values({name: getattr(pref, name) for name in PREFERENCE_FIELDS})
 
 
 def preferences_from_values(values: dict) -> policy.Preferences:
@@ -310,13 +297,13 @@ def _sparse_state(
         .annotate(**{f"{name}_text": expr for name, expr in as_text.items()})
         .values_list(
             "customer_id",
-            *(f"{n}_text" if n in as_text else n for n in PREFERENCE_COLUMNS),
+            *(f"{n}_text" if n in as_text else n for n in PREFERENCE_FIELDS),
         )
     ):
         key = tuple(fields)
         found = built.get(key)
         if found is None:
-            values = dict(zip(PREFERENCE_COLUMNS, fields, strict=True))
+            values = dict(zip(PREFERENCE_FIELDS, fields, strict=True))
             for name in PREFERENCE_JSON_COLUMNS:
                 values[name] = json.loads(values[name]) if values[name] else None
             found = built[key] = preferences_from_values(values)

@@ -25,6 +25,7 @@ from cxcore.db import insert_rows, is_postgresql
 from cxcore.lib.actor import SYSTEM, Actor
 from cxcore.membrane import policy, queries
 from cxcore.membrane.models import (
+    PREFERENCE_FIELDS,
     Accessibility,
     Campaign,
     ConsentEvent,
@@ -314,19 +315,6 @@ def do_not_contact_lift(*, actor: Actor, entry: DoNotContact) -> None:
 
 
 # --- preferences -------------------------------------------------------------------------------
-
-PREFERENCE_FIELDS = (
-    "channels",
-    "topics",
-    "max_per_week",
-    "max_per_month",
-    "purpose_caps",
-    "quiet_start",
-    "quiet_end",
-    "quiet_days",
-    "accessibility",
-    "marketing_paused_until",
-)
 
 
 def _preference_problems(data: dict) -> dict:
