@@ -18,7 +18,8 @@ class MessageChannel(models.TextChoices):
     SMS = "sms", _("SMS")
     POSTAL = "postal", _("Postal letter")
     PHONE = "phone", _("Phone call")
-    WEBHOOK = "webhook", _("Webhook")
+    # Handed to another system of the company, typically its mobile app, by a signed webhook.
+    WEBHOOK = "webhook", _("App notification")
 
 
 class ConsentSource(models.TextChoices):
