@@ -104,23 +104,24 @@ def interaction_counts_by_month(*, since: datetime) -> list[dict]:
 BAD_EXPERIENCE = Q(kind="complaint") | Q(outcome__in=["complaint", "detractor", "unresolved"])
 
 
-def bad_experiences_since(customer_ids, *, since: datetime) -> dict[int, datetime]:
-    """The latest bad experience since `since` per customer (ids: a list or an id subquery)."""
+def bad_experiences(customer_ids, *, since: datetime) -> tuple[dict[int, datetime], set[int]]:
+    """For these customers (a list or an id subquery), in one query: the latest bad experience
+    since `since` per customer, and who has a complaint still marked open."""
+    recent_bad = BAD_EXPERIENCE & Q(occurred_at__gte=since)
+    still_open = Q(kind="complaint", outcome="open")
     rows = (
-        Interaction.objects.filter(
-            BAD_EXPERIENCE, customer_id__in=customer_ids, occurred_at__gte=since
-        )
+        Interaction.objects.filter(recent_bad | still_open, customer_id__in=customer_ids)
         .values("customer_id")
-        .annotate(last_at=Max("occurred_at"))
-        .values_list("customer_id", "last_at")
+        .annotate(
+            last_at=Max("occurred_at", filter=recent_bad),
+            open_count=Count("id", filter=still_open),
+        )
+        .values_list("customer_id", "last_at", "open_count")
     )
-    return dict(rows)
-
-
-def open_complaints(customer_ids) -> set[int]:
-    """Customers with a complaint still marked open."""
-    return set(
-        Interaction.objects.filter(customer_id__in=customer_ids, kind="complaint", outcome="open")
-        .values_list("customer_id", flat=True)
-        .distinct()
-    )
+    latest, open_complaint = {}, set()
+    for customer_id, last_at, open_count in rows:
+        if last_at is not None:
+            latest[customer_id] = last_at
+        if open_count:
+            open_complaint.add(customer_id)
+    return latest, open_complaint

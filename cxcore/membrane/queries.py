@@ -16,7 +16,7 @@ from django.db.models.functions import Cast, Coalesce
 
 from cxcore.customers.models import ContactKind, Customer, DeclaredAttribute
 from cxcore.db import is_postgresql
-from cxcore.interactions.queries import bad_experiences_since, open_complaints
+from cxcore.interactions.queries import bad_experiences
 from cxcore.membrane import policy
 from cxcore.membrane.models import (
     PREFERENCE_FIELDS,
@@ -317,43 +317,46 @@ def _sparse_state(
 
     horizon = now - timedelta(days=max(31, params.duplicate_days))
     recent_lists: dict[int, list] = defaultdict(list)
+    # One read of the deliveries: what went out lately and, deciding ahead, this message still
+    # waiting to go (it counts as a duplicate); when sending, only what left counts.
+    went_out = Q(status__in=COUNTED, claimed_at__gte=horizon)
+    waiting = Q(status=Delivery.Status.PENDING, message_id=message.id)
     history = Delivery.objects.filter(
-        customer_id__in=id_filter, status__in=COUNTED, claimed_at__gte=horizon
+        went_out if at_send_time else went_out | waiting, customer_id__in=id_filter
     ).order_by("claimed_at")
+    pending_ids: set[int] = set()
     if is_postgresql():
         # Times come as exact epoch seconds (numeric): parsing half a million timestamps
         # from text costs seconds, building a datetime from a number does not.
         history = history.annotate(
             epoch=RawSQL("EXTRACT(EPOCH FROM membrane_delivery.claimed_at)", [])
-        ).values_list("customer_id", "epoch", "purpose", "message_id")
-        for cid, epoch, purpose, mid in history:
+        ).values_list("customer_id", "epoch", "purpose", "message_id", "status")
+        for cid, epoch, purpose, mid, status in history:
+            if status == Delivery.Status.PENDING:
+                pending_ids.add(cid)
+                continue
             whole = int(epoch)  # a Decimal: exact to the microsecond, unlike a float
             at = EPOCH_START + timedelta(
                 seconds=whole, microseconds=int((epoch - whole) * 1_000_000)
             )
             recent_lists[cid].append((at, purpose, mid))
     else:
-        for cid, at, purpose, mid in history.values_list(
-            "customer_id", "claimed_at", "purpose", "message_id"
+        for cid, at, purpose, mid, status in history.values_list(
+            "customer_id", "claimed_at", "purpose", "message_id", "status"
         ):
-            recent_lists[cid].append((at, purpose, mid))
+            if status == Delivery.Status.PENDING:
+                pending_ids.add(cid)
+            else:
+                recent_lists[cid].append((at, purpose, mid))
     recent = {cid: tuple(items) for cid, items in recent_lists.items()}
-    # Deciding ahead, a message already waiting to go counts; when sending, only what left does.
-    pending = {}
-    if not at_send_time:
-        pending = {
-            cid: frozenset([message.id])
-            for cid in Delivery.objects.filter(
-                customer_id__in=id_filter, message_id=message.id, status=Delivery.Status.PENDING
-            ).values_list("customer_id", flat=True)
-        }
+    this_message = frozenset([message.id])
+    pending = dict.fromkeys(pending_ids, this_message)
 
     bad, complaints = {}, set()
     if params.bad_experience_days:
-        bad = bad_experiences_since(
+        bad, complaints = bad_experiences(
             id_filter, since=now - timedelta(days=params.bad_experience_days)
         )
-        complaints = open_complaints(id_filter)
 
     surveys = {}
     surveyed = frozenset()  # customers already asked about the message's interaction
