@@ -454,15 +454,24 @@ def history_matters(
         if message_id == message.id:
             return True
     purpose = message.purpose
-    for _label, window, limit, own_purpose_only in _caps_of(prefs, purpose, params):
+    counts = {}
+    for window, own_purpose_only in ((WEEK, False), (MONTH, False), (WEEK, True), (MONTH, True)):
         since = now - window
-        counted = 0
-        for at, p, _mid in recent:
-            if at > since and (not own_purpose_only or p == purpose):
-                counted += 1
-        if counted >= limit:
-            return True
-    return False
+        counts[window, own_purpose_only] = sum(
+            1 for at, p, _mid in recent if at > since and (not own_purpose_only or p == purpose)
+        )
+    return a_cap_is_full(prefs, purpose, params, counts)
+
+
+def a_cap_is_full(prefs: Preferences, purpose: str, params: Params, counts: dict) -> bool:
+    """Whether a cap is already full, from counts of deliveries per (window, this purpose only).
+
+    Loaders that count deliveries in SQL use it to read whole histories only where they matter.
+    """
+    return any(
+        counts[window, own_purpose_only] >= limit
+        for _label, window, limit, own_purpose_only in _caps_of(prefs, purpose, params)
+    )
 
 
 def decide_many(states, message: MessageSpec, params: Params, now: datetime):

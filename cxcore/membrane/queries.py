@@ -283,6 +283,92 @@ def _customer_states(ids_sql, ids_params, id_filter, message, params, *, now, at
                 yield cid, state
 
 
+def _histories(deliveries) -> tuple[dict[int, tuple], set[int]]:
+    """(delivered at, purpose, message id) per customer, oldest first; and the customers
+    among whose deliveries one is still pending (the caller filters which pending ones)."""
+    recent_lists: dict[int, list] = defaultdict(list)
+    waiting: set[int] = set()
+    deliveries = deliveries.order_by("claimed_at")
+    if is_postgresql():
+        # Times come as exact epoch seconds (numeric): parsing many timestamps from text costs
+        # seconds, building a datetime from a number does not.
+        rows = deliveries.annotate(
+            epoch=RawSQL("EXTRACT(EPOCH FROM membrane_delivery.claimed_at)", [])
+        ).values_list("customer_id", "epoch", "purpose", "message_id", "status")
+        for cid, epoch, purpose, mid, status in rows:
+            if status == Delivery.Status.PENDING:
+                waiting.add(cid)
+                continue
+            whole = int(epoch)  # a Decimal: exact to the microsecond, unlike a float
+            at = EPOCH_START + timedelta(
+                seconds=whole, microseconds=int((epoch - whole) * 1_000_000)
+            )
+            recent_lists[cid].append((at, purpose, mid))
+    else:
+        for cid, at, purpose, mid, status in deliveries.values_list(
+            "customer_id", "claimed_at", "purpose", "message_id", "status"
+        ):
+            if status == Delivery.Status.PENDING:
+                waiting.add(cid)
+            else:
+                recent_lists[cid].append((at, purpose, mid))
+    return {cid: tuple(items) for cid, items in recent_lists.items()}, waiting
+
+
+def _histories_that_matter(id_filter, went_out, waiting, message, params, prefs, *, now):
+    """A campaign's audience: histories only of the customers for whom they can change the
+    decision, and who has this message already waiting to go (a duplicate).
+
+    Deliveries are counted per customer and window in SQL; whole histories are read only where
+    this message is among them or a cap is already full (policy.history_matters says why the
+    others cannot change the decision). A million customers' histories would otherwise come
+    into Python one timestamp at a time.
+    """
+    purpose = message.purpose
+    own = Q(purpose=purpose)
+    week, month = Q(claimed_at__gt=now - policy.WEEK), Q(claimed_at__gt=now - policy.MONTH)
+    counted = (
+        Delivery.objects.filter(went_out | waiting, customer_id__in=id_filter)
+        .values("customer_id")
+        .annotate(
+            week_all=Count("id", filter=went_out & week),
+            month_all=Count("id", filter=went_out & month),
+            week_own=Count("id", filter=went_out & week & own),
+            month_own=Count("id", filter=went_out & month & own),
+            this_message=Count("id", filter=went_out & Q(message_id=message.id)),
+            waiting_now=Count("id", filter=waiting),
+        )
+        .values_list(
+            "customer_id",
+            "week_all",
+            "month_all",
+            "week_own",
+            "month_own",
+            "this_message",
+            "waiting_now",
+        )
+    )
+    this_message = frozenset([message.id])
+    pending, matter = {}, []
+    for cid, week_all, month_all, week_own, month_own, sent_before, waiting_now in counted:
+        if waiting_now:
+            pending[cid] = this_message
+        counts = {
+            (policy.WEEK, False): week_all,
+            (policy.MONTH, False): month_all,
+            (policy.WEEK, True): week_own,
+            (policy.MONTH, True): month_own,
+        }
+        preferences = prefs.get(cid, policy.NO_PREFERENCES)
+        if sent_before or policy.a_cap_is_full(preferences, purpose, params, counts):
+            matter.append(cid)
+    recent = {}
+    for start in range(0, len(matter), 10_000):
+        part = Delivery.objects.filter(went_out, customer_id__in=matter[start : start + 10_000])
+        recent.update(_histories(part)[0])
+    return recent, pending
+
+
 def _sparse_state(
     id_filter, message: policy.MessageSpec, params: policy.Params, *, now, at_send_time
 ):
@@ -316,41 +402,21 @@ def _sparse_state(
         interests[cid] = interests.get(cid, frozenset()) | frozenset(words)
 
     horizon = now - timedelta(days=max(31, params.duplicate_days))
-    recent_lists: dict[int, list] = defaultdict(list)
-    # One read of the deliveries: what went out lately and, deciding ahead, this message still
-    # waiting to go (it counts as a duplicate); when sending, only what left counts.
     went_out = Q(status__in=COUNTED, claimed_at__gte=horizon)
     waiting = Q(status=Delivery.Status.PENDING, message_id=message.id)
-    history = Delivery.objects.filter(
-        went_out if at_send_time else went_out | waiting, customer_id__in=id_filter
-    ).order_by("claimed_at")
-    pending_ids: set[int] = set()
-    if is_postgresql():
-        # Times come as exact epoch seconds (numeric): parsing half a million timestamps
-        # from text costs seconds, building a datetime from a number does not.
-        history = history.annotate(
-            epoch=RawSQL("EXTRACT(EPOCH FROM membrane_delivery.claimed_at)", [])
-        ).values_list("customer_id", "epoch", "purpose", "message_id", "status")
-        for cid, epoch, purpose, mid, status in history:
-            if status == Delivery.Status.PENDING:
-                pending_ids.add(cid)
-                continue
-            whole = int(epoch)  # a Decimal: exact to the microsecond, unlike a float
-            at = EPOCH_START + timedelta(
-                seconds=whole, microseconds=int((epoch - whole) * 1_000_000)
-            )
-            recent_lists[cid].append((at, purpose, mid))
+    if isinstance(id_filter, list) or at_send_time:
+        # A few customers (one decision, a sending batch): read their histories whole, in one
+        # query with this message still waiting to go, which counts as a duplicate when
+        # deciding ahead; when sending, only what went out counts.
+        deliveries = Delivery.objects.filter(
+            went_out if at_send_time else went_out | waiting, customer_id__in=id_filter
+        )
+        recent, waiting_ids = _histories(deliveries)
+        pending = dict.fromkeys(waiting_ids, frozenset([message.id]))
     else:
-        for cid, at, purpose, mid, status in history.values_list(
-            "customer_id", "claimed_at", "purpose", "message_id", "status"
-        ):
-            if status == Delivery.Status.PENDING:
-                pending_ids.add(cid)
-            else:
-                recent_lists[cid].append((at, purpose, mid))
-    recent = {cid: tuple(items) for cid, items in recent_lists.items()}
-    this_message = frozenset([message.id])
-    pending = dict.fromkeys(pending_ids, this_message)
+        recent, pending = _histories_that_matter(
+            id_filter, went_out, waiting, message, params, prefs, now=now
+        )
 
     bad, complaints = {}, set()
     if params.bad_experience_days:

@@ -146,6 +146,35 @@ class DryRunTest(CampaignTestCase):
         distinct = {json.dumps(services.reasons_json(d)) for d in set_wise.values()}
         self.assertEqual(ReasonSet.objects.count(), len(distinct))
 
+    def test_histories_read_set_wise_decide_as_whole_histories_do(self):
+        def sent(customer, message, days_ago):
+            _decision, row = services.decision_make(
+                customer=customer, message=message, record=True, now=NOW - timedelta(days=days_ago)
+            )
+            Delivery.objects.filter(decision=row).update(
+                status=Delivery.Status.SENT, claimed_at=NOW - timedelta(days=days_ago)
+            )
+
+        other = make_message(channels=("email",), name="Another offer")
+        third = make_message(channels=("email",), name="A third offer")
+        sent(self.alice, other, 2)  # the marketing cap (2 a week) is full
+        sent(self.alice, third, 3)
+        sent(self.erin, other, 4)  # one this week: room left, the history cannot matter
+        sent(self.gina, other, 20)
+        sent(self.frank, self.message, 5)  # this very message (Frank also asked for none)
+        # Deciding ahead, this message already waiting for Carol counts as a duplicate too.
+        services.decision_make(customer=self.carol, message=self.message, record=True, now=NOW)
+
+        _moment, pairs = services.campaign_decide(self.campaign, now=NOW)
+        set_wise = dict(pairs)
+        for customer in (self.alice, self.carol, self.erin, self.frank, self.gina):
+            alone, _row = services.decision_make(customer=customer, message=self.message, now=NOW)
+            self.assertEqual(alone, set_wise[customer.pk], customer)
+        self.assertEqual(set_wise[self.alice.pk].blocking_reason, "frequency_cap")
+        self.assertEqual(set_wise[self.carol.pk].blocking_reason, "duplicate")
+        # Erin is only held by the night in New York, not by her one message this week.
+        self.assertEqual(set_wise[self.erin.pk].blocking_reason, "quiet_hours")
+
     def test_a_campaign_reaches_only_its_segment(self):
         segment = Segment.objects.create(
             name="Speaks English", rules=[{"field": "language", "op": "eq", "value": "en"}]
