@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "cxcore.customers",
     "cxcore.interactions",
     "cxcore.membrane",
+    "cxcore.feedback",
     "cxcore.portal",
     "cxcore.api",
     "cxcore.console",

@@ -39,6 +39,9 @@ _CAMPAIGNS = [
     "membrane.run_campaign",
     "membrane.view_policysetting",
 ]
+# CX leads build surveys; everyone who reads results or enters answers sees them.
+_SURVEYS = ["feedback.view_survey", "feedback.add_survey", "feedback.change_survey"]
+_READ_SURVEYS = ["feedback.view_survey"]
 _READ_CAMPAIGNS = [
     "membrane.view_message",
     "membrane.view_campaign",
@@ -64,6 +67,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _SEND_ONE
     + _CAMPAIGNS
     + ["membrane.change_policysetting", "membrane.change_donotcontact"]
+    + _SURVEYS
     + [
         "customers.merge_customer",
         "customers.export_customer",
@@ -82,6 +86,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _SEND_ONE
     + _CAMPAIGNS
     + ["membrane.change_donotcontact"]
+    + _SURVEYS
     + ["customers.merge_customer", "customers.export_customer"],
     # Agents talk to customers: they see and correct contact details, and log interactions.
     "agent": _READ_CUSTOMERS
@@ -89,11 +94,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _EDIT_CUSTOMERS
     + _READ_INTERACTIONS
     + _CONSENTS
+    + _READ_SURVEYS
     + ["interactions.add_interaction"],
     # Analysts and marketers work on patterns and segments, never on names or contact details.
-    "analyst": _READ_CUSTOMERS + _SEGMENTS + _READ_INTERACTIONS + _TOKENS + _READ_CAMPAIGNS,
+    "analyst": _READ_CUSTOMERS
+    + _SEGMENTS
+    + _READ_INTERACTIONS
+    + _TOKENS
+    + _READ_CAMPAIGNS
+    + _READ_SURVEYS,
     # Marketers plan messages and campaigns and see their counts, never one customer's consent.
-    "marketer": _READ_CUSTOMERS + _SEGMENTS + _READ_INTERACTIONS + _CAMPAIGNS,
+    "marketer": _READ_CUSTOMERS + _SEGMENTS + _READ_INTERACTIONS + _CAMPAIGNS + _READ_SURVEYS,
     # Auditors check promises at touchpoints (mystery shopping); they need no customer at all.
     "auditor": ["interactions.view_touchpoint"],
 }

@@ -1,0 +1,96 @@
+"""Surveys and their questions: asked about any interaction, on any channel."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SurveyKind(models.TextChoices):
+    RELATIONSHIP = "relationship", _("Relationship")
+    TRANSACTIONAL = "transactional", _("Transactional (about one touchpoint)")
+    EMPLOYEE = "employee", _("Employee")
+    PARTNER = "partner", _("Partner")
+
+
+class QuestionType(models.TextChoices):
+    NPS = "nps", _("Net Promoter Score (0-10)")
+    CSAT = "csat", _("Satisfaction (1-5)")
+    CES = "ces", _("Effort (1-7)")
+    RATING = "rating", _("Rating")
+    SINGLE = "single", _("Single choice")
+    MULTIPLE = "multiple", _("Multiple choice")
+    TEXT = "text", _("Free text")
+    YES_NO = "yes_no", _("Yes or no")
+
+
+# Fixed scales of the standard CX measures; a plain rating sets its own.
+SCALES = {QuestionType.NPS: (0, 10), QuestionType.CSAT: (1, 5), QuestionType.CES: (1, 7)}
+
+
+class Survey(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    name = models.CharField(_("name"), max_length=150)
+    kind = models.CharField(_("kind"), max_length=20, choices=SurveyKind.choices)
+    # Transactional surveys ask about one touchpoint; the others about the whole relationship.
+    touchpoint = models.ForeignKey(
+        "interactions.Touchpoint",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("touchpoint"),
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    title_fr = models.CharField(_("title (French)"), max_length=200)
+    title_en = models.CharField(_("title (English)"), max_length=200)
+    intro_fr = models.TextField(_("introduction (French)"), blank=True, default="")
+    intro_en = models.TextField(_("introduction (English)"), blank=True, default="")
+    thanks_fr = models.TextField(_("thank-you text (French)"), blank=True, default="")
+    thanks_en = models.TextField(_("thank-you text (English)"), blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("survey")
+        verbose_name_plural = _("surveys")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.name
+
+
+class Question(models.Model):
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveSmallIntegerField()
+    # Stable within the survey: answers, branching and exports refer to questions by key.
+    key = models.SlugField(max_length=50)
+    type = models.CharField(_("type"), max_length=10, choices=QuestionType.choices)
+    text_fr = models.CharField(_("question (French)"), max_length=500)
+    text_en = models.CharField(_("question (English)"), max_length=500)
+    required = models.BooleanField(_("required"), default=False)
+    # [{"value": "price", "fr": "Le prix", "en": "The price"}, ...] for choice questions.
+    choices = models.JSONField(default=list, blank=True)
+    scale_min = models.SmallIntegerField(null=True, blank=True)
+    scale_max = models.SmallIntegerField(null=True, blank=True)
+    max_length = models.PositiveIntegerField(default=2000)
+    # Shown only when an earlier answer meets this: {"question": key, "op": "lte", "value": 6}.
+    show_if = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        ordering = ["survey", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "key"], name="question_key_unique"),
+            models.UniqueConstraint(fields=["survey", "position"], name="question_position_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.survey_id}:{self.key}"

@@ -1,0 +1,292 @@
+"""Every write of the feedback area: building, opening, closing, copying and moving surveys."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cxcore.customers.services import audit_record
+from cxcore.feedback.models import SCALES, Question, QuestionType, Survey, SurveyKind
+from cxcore.interactions.models import Touchpoint
+from cxcore.lib.actor import Actor
+
+EXPORT_FORMAT = "cxcore.survey/1"
+MAX_QUESTIONS = 60
+MAX_CHOICES = 30
+KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+CONDITION_OPS = ("eq", "ne", "lte", "gte", "in")
+SURVEY_TEXTS = ("title_fr", "title_en", "intro_fr", "intro_en", "thanks_fr", "thanks_en")
+QUESTION_FIELDS = (
+    "key",
+    "type",
+    "text_fr",
+    "text_en",
+    "required",
+    "choices",
+    "scale_min",
+    "scale_max",
+    "max_length",
+    "show_if",
+)
+
+
+def _answer_values(question: dict) -> set | None:
+    """The answers a question accepts, when they are a closed set (for branching checks)."""
+    kind = question["type"]
+    if kind in SCALES or kind == QuestionType.RATING:
+        low, high = question["scale_min"], question["scale_max"]
+        return set(range(low, high + 1))
+    if kind in (QuestionType.SINGLE, QuestionType.MULTIPLE):
+        return {choice["value"] for choice in question["choices"]}
+    if kind == QuestionType.YES_NO:
+        return {True, False}
+    return None
+
+
+def questions_clean(questions: list) -> list[dict]:
+    """Check a survey's questions; return them normalised, or raise naming `questions.N.field`."""
+    problems: dict[str, str] = {}
+    if not isinstance(questions, list) or not questions:
+        raise ValidationError({"questions": _("A survey needs at least one question.")})
+    if len(questions) > MAX_QUESTIONS:
+        raise ValidationError({"questions": _("At most %d questions.") % MAX_QUESTIONS})
+    cleaned: list[dict] = []
+    seen: dict[str, dict] = {}
+    for n, raw in enumerate(questions):
+        at = f"questions.{n}"
+        if not isinstance(raw, dict):
+            problems[at] = _("Each question is an object.")
+            continue
+        unknown = set(raw) - set(QUESTION_FIELDS)
+        if unknown:
+            problems[f"{at}.{sorted(unknown)[0]}"] = _("Unknown field.")
+            continue
+        kind = raw.get("type")
+        if kind not in QuestionType.values:
+            problems[f"{at}.type"] = _("Use one of: %s.") % ", ".join(QuestionType.values)
+            continue
+        question = {
+            "key": str(raw.get("key") or f"q{n + 1}").strip().lower(),
+            "type": kind,
+            "text_fr": str(raw.get("text_fr") or "").strip(),
+            "text_en": str(raw.get("text_en") or "").strip(),
+            "required": bool(raw.get("required", False)),
+            "choices": raw.get("choices") or [],
+            "scale_min": raw.get("scale_min"),
+            "scale_max": raw.get("scale_max"),
+            "max_length": raw.get("max_length") or 2000,
+            "show_if": raw.get("show_if") or {},
+        }
+        if not KEY.match(question["key"]):
+            problems[f"{at}.key"] = _(
+                "A key is 1 to 50 lower-case letters, digits, - or _, starting with a letter "
+                "or digit."
+            )
+        elif question["key"] in seen:
+            problems[f"{at}.key"] = _("Another question already has this key.")
+        for language in ("fr", "en"):
+            text = question[f"text_{language}"]
+            if not text:
+                problems[f"{at}.text_{language}"] = _("Write the question in both languages.")
+            elif len(text) > 500:
+                problems[f"{at}.text_{language}"] = _("At most 500 characters.")
+        if kind in SCALES:
+            given = (question["scale_min"], question["scale_max"])
+            if given != (None, None) and given != SCALES[kind]:
+                problems[f"{at}.scale_min"] = _("This measure has a fixed scale.")
+            question["scale_min"], question["scale_max"] = SCALES[kind]
+        elif kind == QuestionType.RATING:
+            low = question["scale_min"] if question["scale_min"] is not None else 1
+            high = question["scale_max"] if question["scale_max"] is not None else 5
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)) or not (
+                0 <= low < high <= 10
+            ):
+                problems[f"{at}.scale_max"] = _("A rating goes from 0 or more to at most 10.")
+            question["scale_min"], question["scale_max"] = low, high
+        elif question["scale_min"] is not None or question["scale_max"] is not None:
+            problems[f"{at}.scale_min"] = _("Only ratings have a scale.")
+        if kind in (QuestionType.SINGLE, QuestionType.MULTIPLE):
+            problem = _choices_problem(question["choices"])
+            if problem:
+                problems[f"{at}.choices"] = problem
+        elif question["choices"]:
+            problems[f"{at}.choices"] = _("Only choice questions have choices.")
+        if kind == QuestionType.TEXT:
+            if (
+                not isinstance(question["max_length"], int)
+                or not 1 <= question["max_length"] <= 10000
+            ):
+                problems[f"{at}.max_length"] = _("A text answer is 1 to 10,000 characters long.")
+        else:
+            question["max_length"] = 2000
+        if question["show_if"]:
+            problem = _condition_problem(question["show_if"], seen)
+            if problem:
+                problems[f"{at}.show_if"] = problem
+        if f"{at}.key" not in problems:
+            seen[question["key"]] = question
+        cleaned.append(question)
+    if problems:
+        raise ValidationError(problems)
+    return cleaned
+
+
+def _choices_problem(choices) -> str | None:
+    if not isinstance(choices, list) or len(choices) < 2:
+        return _("Give at least two choices.")
+    if len(choices) > MAX_CHOICES:
+        return _("At most %d choices.") % MAX_CHOICES
+    values = set()
+    for choice in choices:
+        if not isinstance(choice, dict) or set(choice) != {"value", "fr", "en"}:
+            return _('Each choice is {"value", "fr", "en"}.')
+        if not isinstance(choice["value"], str) or not KEY.match(choice["value"]):
+            return _("A choice value is a short key of letters, digits, - or _.")
+        if choice["value"] in values:
+            return _("Two choices have the same value.")
+        if not all(isinstance(choice[lang], str) and choice[lang].strip() for lang in ("fr", "en")):
+            return _("Write each choice in both languages.")
+        values.add(choice["value"])
+    return None
+
+
+def _condition_problem(condition, earlier: dict[str, dict]) -> str | None:
+    if not isinstance(condition, dict) or set(condition) != {"question", "op", "value"}:
+        return _('A condition is {"question", "op", "value"}.')
+    target = earlier.get(condition["question"])
+    if target is None:
+        return _("A condition can only look at an earlier question.")
+    if condition["op"] not in CONDITION_OPS:
+        return _("Use one of: %s.") % ", ".join(CONDITION_OPS)
+    accepted = _answer_values(target)
+    values = condition["value"] if condition["op"] == "in" else [condition["value"]]
+    if condition["op"] == "in" and not isinstance(condition["value"], list):
+        return _("With 'in', give a list of values.")
+    if condition["op"] in ("lte", "gte") and target["type"] not in (*SCALES, QuestionType.RATING):
+        return _("Only scores can be compared with lte or gte.")
+    if accepted is not None and any(value not in accepted for value in values):
+        return _("The earlier question cannot be answered with this value.")
+    return None
+
+
+def _survey_fields_clean(data: dict) -> dict:
+    problems = {}
+    name = str(data.get("name") or "").strip()
+    if not name:
+        problems["name"] = _("Give the survey a name.")
+    elif len(name) > 150:
+        problems["name"] = _("At most 150 characters.")
+    kind = data.get("kind")
+    if kind not in SurveyKind.values:
+        problems["kind"] = _("Use one of: %s.") % ", ".join(SurveyKind.values)
+    touchpoint = None
+    code = data.get("touchpoint")
+    if code:
+        touchpoint = Touchpoint.objects.filter(code=code).first()
+        if touchpoint is None:
+            problems["touchpoint"] = _("Unknown touchpoint %s.") % code
+    elif kind == SurveyKind.TRANSACTIONAL:
+        problems["touchpoint"] = _("A transactional survey asks about one touchpoint.")
+    texts = {name: str(data.get(name) or "").strip() for name in SURVEY_TEXTS}
+    for language in ("fr", "en"):
+        if not texts[f"title_{language}"]:
+            problems[f"title_{language}"] = _("Give the survey a title in both languages.")
+    if problems:
+        raise ValidationError(problems)
+    return {"name": name, "kind": kind, "touchpoint": touchpoint, **texts}
+
+
+@transaction.atomic
+def survey_create(*, actor: Actor, data: dict) -> Survey:
+    """A draft survey from `data` (the fields of the JSON format, questions included)."""
+    problems = {}
+    try:
+        fields = _survey_fields_clean(data)
+    except ValidationError as exc:
+        problems.update(exc.message_dict)
+        fields = None
+    try:
+        questions = questions_clean(data.get("questions"))
+    except ValidationError as exc:
+        problems.update(exc.message_dict)
+    if problems:
+        raise ValidationError(problems)
+    survey = Survey.objects.create(
+        **fields, created_by=actor.user if getattr(actor.user, "pk", None) else None
+    )
+    _questions_write(survey, questions)
+    audit_record(actor=actor, action="survey_created", target=f"survey:{survey.pk}")
+    return survey
+
+
+def _questions_write(survey: Survey, questions: list[dict]) -> None:
+    Question.objects.bulk_create(
+        [Question(survey=survey, position=n, **q) for n, q in enumerate(questions, start=1)]
+    )
+
+
+@transaction.atomic
+def survey_questions_set(*, actor: Actor, survey: Survey, questions: list) -> Survey:
+    """Replace a draft survey's questions (an open survey's answers refer to them)."""
+    if survey.status != Survey.Status.DRAFT:
+        raise ValidationError({"status": _("Only a draft survey's questions can change.")})
+    cleaned = questions_clean(questions)
+    survey.questions.all().delete()
+    _questions_write(survey, cleaned)
+    audit_record(actor=actor, action="survey_changed", target=f"survey:{survey.pk}")
+    return survey
+
+
+@transaction.atomic
+def survey_open(*, actor: Actor, survey: Survey) -> Survey:
+    if survey.status != Survey.Status.DRAFT:
+        raise ValidationError({"status": _("Only a draft survey can be opened.")})
+    survey.status, survey.opened_at = Survey.Status.OPEN, timezone.now()
+    survey.save(update_fields=["status", "opened_at"])
+    audit_record(actor=actor, action="survey_opened", target=f"survey:{survey.pk}")
+    return survey
+
+
+@transaction.atomic
+def survey_close(*, actor: Actor, survey: Survey) -> Survey:
+    """Stop taking answers; a closed survey stays readable and can be copied."""
+    if survey.status == Survey.Status.CLOSED:
+        raise ValidationError({"status": _("This survey is already closed.")})
+    survey.status, survey.closed_at = Survey.Status.CLOSED, timezone.now()
+    survey.save(update_fields=["status", "closed_at"])
+    audit_record(actor=actor, action="survey_closed", target=f"survey:{survey.pk}")
+    return survey
+
+
+def survey_export(survey: Survey) -> dict:
+    """The survey as portable JSON (no ids), which `survey_import` reads back."""
+    return {
+        "format": EXPORT_FORMAT,
+        "name": survey.name,
+        "kind": survey.kind,
+        "touchpoint": survey.touchpoint.code if survey.touchpoint_id else None,
+        **{name: getattr(survey, name) for name in SURVEY_TEXTS},
+        "questions": [
+            {name: getattr(q, name) for name in QUESTION_FIELDS} for q in survey.questions.all()
+        ],
+    }
+
+
+def survey_import(*, actor: Actor, data: dict) -> Survey:
+    """A new draft survey from exported JSON (this instance's or another's)."""
+    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
+        raise ValidationError({"format": _("Not a survey export (%s).") % EXPORT_FORMAT})
+    fields = {key: value for key, value in data.items() if key != "format"}
+    return survey_create(actor=actor, data=fields)
+
+
+def survey_duplicate(*, actor: Actor, survey: Survey, name: str = "") -> Survey:
+    """A draft copy of the survey, questions and all, to change without touching the original."""
+    data = survey_export(survey)
+    data.pop("format")
+    data["name"] = (name or _("Copy of %s") % survey.name)[:150]
+    return survey_create(actor=actor, data=data)
