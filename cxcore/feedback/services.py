@@ -74,13 +74,15 @@ def questions_clean(questions: list) -> list[dict]:
             "type": kind,
             "text_fr": str(raw.get("text_fr") or "").strip(),
             "text_en": str(raw.get("text_en") or "").strip(),
-            "required": bool(raw.get("required", False)),
+            "required": raw.get("required", False),
             "choices": raw.get("choices") or [],
             "scale_min": raw.get("scale_min"),
             "scale_max": raw.get("scale_max"),
             "max_length": raw.get("max_length") or 2000,
             "show_if": raw.get("show_if") or {},
         }
+        if not isinstance(question["required"], bool):
+            problems[f"{at}.required"] = _("Give true or false.")
         if not KEY.match(question["key"]):
             problems[f"{at}.key"] = _(
                 "A key is 1 to 50 lower-case letters, digits, - or _, starting with a letter "
