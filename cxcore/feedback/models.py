@@ -94,3 +94,125 @@ class Question(models.Model):
 
     def __str__(self):
         return f"{self.survey_id}:{self.key}"
+
+
+class AnswerChannel(models.TextChoices):
+    WEB = "web", _("Web link")
+    SMS = "sms", _("SMS reply")
+    QR = "qr", _("QR code")
+    PAPER = "paper", _("Paper questionnaire")
+    PHONE = "phone", _("Phone, with an agent")
+    KIOSK = "kiosk", _("Kiosk in store")
+    IMPORT = "import", _("Imported")
+
+
+class Invitation(models.Model):
+    """One request to answer a survey, with its single-use token."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="invitations")
+    # Never NULL, unique, unguessable: NULLs would slip past a unique constraint.
+    token = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    interaction = models.ForeignKey(
+        "interactions.Interaction",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    language = models.CharField(max_length=2, default="fr")
+    channel = models.CharField(max_length=10, choices=AnswerChannel.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(token=""), name="invitation_token_not_empty")
+        ]
+
+    def __str__(self):
+        return f"{self.survey_id}:{self.pk}"
+
+
+class Response(models.Model):
+    class Status(models.TextChoices):
+        PARTIAL = "partial", _("Partial")
+        COMPLETE = "complete", _("Complete")
+
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses")
+    # One response per invitation, enforced by the database (concurrent submissions included).
+    invitation = models.OneToOneField(
+        Invitation, null=True, blank=True, on_delete=models.PROTECT, related_name="response"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    interaction = models.ForeignKey(
+        "interactions.Interaction",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Copied from the interaction (or the survey) so results group without joins.
+    touchpoint = models.ForeignKey(
+        "interactions.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    team = models.ForeignKey("interactions.Team", null=True, blank=True, on_delete=models.SET_NULL)
+    partner = models.ForeignKey(
+        "interactions.Partner", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    site = models.ForeignKey("interactions.Site", null=True, blank=True, on_delete=models.SET_NULL)
+    channel = models.CharField(max_length=10, choices=AnswerChannel.choices)
+    language = models.CharField(max_length=2, default="fr")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PARTIAL)
+    nps = models.SmallIntegerField(null=True, blank=True)
+    nps_category = models.CharField(max_length=10, blank=True, default="")
+    started_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # For answers collected elsewhere and imported: replays of the same id change nothing.
+    source = models.CharField(max_length=50, blank=True, default="")
+    external_id = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("response")
+        verbose_name_plural = _("responses")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="response_source_external_id_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["survey", "status", "completed_at"])]
+
+    def __str__(self):
+        return f"{self.survey_id}:{self.pk} {self.status}"
+
+    @property
+    def seconds_to_complete(self) -> int | None:
+        if self.completed_at is None:
+            return None
+        return int((self.completed_at - self.started_at).total_seconds())
+
+
+class Answer(models.Model):
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
+    # One of these holds the answer, by question type; text is stored as typed, never as HTML.
+    number = models.SmallIntegerField(null=True, blank=True)
+    text = models.TextField(blank=True, default="")
+    choices = models.JSONField(default=list, blank=True)
+    flag = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        constraints = [models.UniqueConstraint(fields=["response", "question"], name="answer_once")]
+
+    def __str__(self):
+        return f"{self.response_id}:{self.question_id}"

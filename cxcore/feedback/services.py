@@ -1,16 +1,28 @@
-"""Every write of the feedback area: building, opening, closing, copying and moving surveys."""
+"""Every write of the feedback area: surveys, invitations and the answers they collect."""
 
 from __future__ import annotations
 
 import re
+import secrets
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cxcore.customers.services import audit_record
-from cxcore.feedback.models import SCALES, Question, QuestionType, Survey, SurveyKind
+from cxcore.feedback.models import (
+    SCALES,
+    Answer,
+    AnswerChannel,
+    Invitation,
+    Question,
+    QuestionType,
+    Response,
+    Survey,
+    SurveyKind,
+)
 from cxcore.interactions.models import Touchpoint
 from cxcore.lib.actor import Actor
 
@@ -292,3 +304,229 @@ def survey_duplicate(*, actor: Actor, survey: Survey, name: str = "") -> Survey:
     data.pop("format")
     data["name"] = (name or _("Copy of %s") % survey.name)[:150]
     return survey_create(actor=actor, data=data)
+
+
+# --- invitations and responses ----------------------------------------------------------------
+
+INVITATION_DAYS = 30
+
+
+def _token() -> str:
+    # 32 random bytes: unguessable, URL-safe, never empty.
+    return secrets.token_urlsafe(32)
+
+
+@transaction.atomic
+def invitation_create(
+    *,
+    survey: Survey,
+    channel: str,
+    customer=None,
+    interaction=None,
+    language: str | None = None,
+    valid_days: int = INVITATION_DAYS,
+) -> Invitation:
+    """An invitation with its single-use token, for an open survey."""
+    if survey.status != Survey.Status.OPEN:
+        raise ValidationError({"survey": _("This survey is not open.")}, code="closed")
+    if channel not in AnswerChannel.values:
+        raise ValidationError({"channel": _("Use one of: %s.") % ", ".join(AnswerChannel.values)})
+    if language is None:
+        language = customer.language if customer is not None else "fr"
+    return Invitation.objects.create(
+        survey=survey,
+        token=_token(),
+        customer=customer,
+        interaction=interaction,
+        language=language if language in ("fr", "en") else "fr",
+        channel=channel,
+        expires_at=timezone.now() + timedelta(days=valid_days),
+    )
+
+
+def _shown(question: Question, given: dict) -> bool:
+    """Whether the question is shown, given the answers so far (its condition, if any)."""
+    condition = question.show_if
+    if not condition:
+        return True
+    value = given.get(condition["question"])
+    if value is None:
+        return False
+    expected, op = condition["value"], condition["op"]
+    if isinstance(value, list):  # a multiple choice meets "eq" or "in" when one choice does
+        return (
+            any(_meets(v, op, expected) for v in value)
+            if op in ("eq", "in")
+            else (not any(v == expected for v in value))
+        )
+    return _meets(value, op, expected)
+
+
+def _meets(value, op: str, expected) -> bool:
+    if op == "eq":
+        return value == expected
+    if op == "ne":
+        return value != expected
+    if op == "lte":
+        return value <= expected
+    if op == "gte":
+        return value >= expected
+    return value in expected  # "in"
+
+
+def _answer_problem(question: Question, value) -> str | None:
+    kind = question.type
+    if kind in SCALES or kind == QuestionType.RATING:
+        if not isinstance(value, int) or isinstance(value, bool):
+            return _("Give a whole number from %(low)d to %(high)d.") % {
+                "low": question.scale_min,
+                "high": question.scale_max,
+            }
+        if not question.scale_min <= value <= question.scale_max:
+            return _("Give a whole number from %(low)d to %(high)d.") % {
+                "low": question.scale_min,
+                "high": question.scale_max,
+            }
+    elif kind == QuestionType.SINGLE:
+        if value not in {c["value"] for c in question.choices}:
+            return _("Pick one of the choices offered.")
+    elif kind == QuestionType.MULTIPLE:
+        offered = {c["value"] for c in question.choices}
+        if (
+            not isinstance(value, list)
+            or len(set(value)) != len(value)
+            or any(v not in offered for v in value)
+        ):
+            return _("Pick among the choices offered, each at most once.")
+    elif kind == QuestionType.TEXT:
+        if not isinstance(value, str):
+            return _("Write text.")
+        if len(value) > question.max_length:
+            return _("At most %d characters.") % question.max_length
+    elif kind == QuestionType.YES_NO and not isinstance(value, bool):
+        return _("Answer yes or no.")
+    return None
+
+
+def answers_clean(survey: Survey, answers: dict, *, complete: bool) -> dict[Question, object]:
+    """Check answers (by question key) against the survey; raise naming `answers.<key>`.
+
+    Text is kept exactly as typed (HTML included): it is escaped wherever it is shown.
+    """
+    if not isinstance(answers, dict):
+        raise ValidationError({"answers": _("Give the answers by question key.")})
+    questions = list(survey.questions.all())
+    by_key = {q.key: q for q in questions}
+    problems = {}
+    for key in answers:
+        if key not in by_key:
+            problems[f"answers.{key}"] = _("This survey has no such question.")
+    given: dict[str, object] = {}
+    cleaned: dict[Question, object] = {}
+    for question in questions:  # in order, so that branching sees earlier answers
+        value = answers.get(question.key)
+        if isinstance(value, str) and question.type != QuestionType.TEXT:
+            value = value.strip() or None
+        if question.type == QuestionType.TEXT and isinstance(value, str) and not value.strip():
+            value = None
+        if value in (None, []):
+            if complete and question.required and _shown(question, given):
+                problems[f"answers.{question.key}"] = _("This question needs an answer.")
+            continue
+        if not _shown(question, given):
+            problems[f"answers.{question.key}"] = _(
+                "This question is not asked after the earlier answers."
+            )
+            continue
+        problem = _answer_problem(question, value)
+        if problem:
+            problems[f"answers.{question.key}"] = problem
+            continue
+        given[question.key] = value
+        cleaned[question] = value
+    if problems:
+        raise ValidationError(problems)
+    return cleaned
+
+
+def nps_category(score: int | None) -> str:
+    if score is None:
+        return ""
+    return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+
+
+def response_submit(
+    *, token: str, answers: dict, complete: bool, channel: str | None = None, now=None
+) -> Response:
+    """Save the answers of one invitation: partial (to resume later) or complete (final).
+
+    The invitation's row is locked, and the database allows one response per invitation,
+    so two submissions at once give one response, never two.
+    """
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            return _response_submit(token, answers, complete, channel, now)
+    except IntegrityError:
+        # Another submission created the response between our check and our insert.
+        raise ValidationError(
+            {"token": _("This invitation was already answered.")}, code="used"
+        ) from None
+
+
+def _response_submit(token, answers, complete, channel, now) -> Response:
+    invitation = (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("survey", "interaction")
+        .filter(token=token or "")
+        .first()
+    )
+    if invitation is None:
+        raise ValidationError({"token": _("This link is not known.")}, code="unknown")
+    if invitation.expires_at <= now:
+        raise ValidationError({"token": _("This invitation has expired.")}, code="expired")
+    survey = invitation.survey
+    if survey.status != Survey.Status.OPEN:
+        raise ValidationError({"token": _("This survey is closed.")}, code="closed")
+    response = Response.objects.filter(invitation=invitation).first()
+    if response is not None and response.status == Response.Status.COMPLETE:
+        raise ValidationError({"token": _("This invitation was already answered.")}, code="used")
+    cleaned = answers_clean(survey, answers, complete=complete)
+    if response is None:
+        interaction = invitation.interaction
+        response = Response(
+            survey=survey,
+            invitation=invitation,
+            customer_id=invitation.customer_id,
+            interaction=interaction,
+            touchpoint_id=interaction.touchpoint_id if interaction else survey.touchpoint_id,
+            team_id=interaction.team_id if interaction else None,
+            partner_id=interaction.partner_id if interaction else None,
+            site_id=interaction.site_id if interaction else None,
+            channel=channel or invitation.channel,
+            language=invitation.language,
+            started_at=now,
+        )
+    nps = next((v for q, v in cleaned.items() if q.type == QuestionType.NPS), None)
+    response.nps, response.nps_category = nps, nps_category(nps)
+    if complete:
+        response.status, response.completed_at = Response.Status.COMPLETE, now
+    response.save()
+    response.answers.all().delete()  # a resumed answer replaces what was saved before
+    Answer.objects.bulk_create([_answer(response, q, v) for q, v in cleaned.items()])
+    return response
+
+
+def _answer(response: Response, question: Question, value) -> Answer:
+    answer = Answer(response=response, question=question)
+    if question.type == QuestionType.TEXT:
+        answer.text = value
+    elif question.type == QuestionType.MULTIPLE:
+        answer.choices = value
+    elif question.type == QuestionType.SINGLE:
+        answer.choices = [value]
+    elif question.type == QuestionType.YES_NO:
+        answer.flag = value
+    else:
+        answer.number = value
+    return answer
