@@ -775,6 +775,11 @@ def main(argv=None) -> int:
             f"{r['errors']} errors"
         )
     print(f"row generation (not timed): {generation_seconds:.1f}s")
+    return report_end(pg_settings, busy_at_start, failures, results)
+
+
+def report_end(pg_settings: dict, busy_at_start: float, failures: list, results: dict) -> int:
+    """The common end of a benchmark's report: settings, warnings, and the JSON line last."""
     print("PostgreSQL: " + ", ".join(f"{k}={v}" for k, v in pg_settings.items()))
     if busy_at_start > 0.2:
         print(

@@ -57,6 +57,7 @@ from ingest import (
     database_recreate,
     log,
     percentile,
+    report_end,
     server_settings,
     table,
 )
@@ -970,16 +971,7 @@ def main(argv=None) -> int:
         f"data generation (not timed): {generation_seconds:.1f}s, VACUUM ANALYZE "
         f"{vacuum_seconds:.1f}s; rows: " + ", ".join(f"{k} {v:,}" for k, v in written.items())
     )
-    print("PostgreSQL: " + ", ".join(f"{k}={v}" for k, v in pg_settings.items()))
-    if busy_at_start > 0.2:
-        print(
-            f"NOTE: other work kept the CPUs {busy_at_start:.0%} busy just before the run: "
-            "the figures are not reliable"
-        )
-    for failure in failures:
-        print(f"WRONG: {failure}")
-    print(json.dumps(results, sort_keys=False))
-    return 0 if not failures else 1
+    return report_end(pg_settings, busy_at_start, failures, results)
 
 
 if __name__ == "__main__":

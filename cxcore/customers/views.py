@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cxcore.console.access import is_htmx, role_required
+from cxcore.console.forms import form_errors_from
 from cxcore.customers import queries, services
 from cxcore.customers.forms import (
     AttributeForm,
@@ -30,15 +31,6 @@ from cxcore.lib.actor import Actor
 from cxcore.lib.csvsafe import csv_lines
 
 PAGE_SIZE = 25
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    """Put a service's ValidationError next to the matching form fields."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def _search(request):
@@ -166,7 +158,7 @@ def _post_to_customer(request, customer, form_class, form_name: str, write, succ
             messages.success(request, success)
             return redirect("customers:detail", pk=customer.pk)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors_from(form, exc)
     return _detail_page(request, customer, status=422, **{form_name: form})
 
 
@@ -216,7 +208,7 @@ def customer_new(request):
             messages.success(request, _("Customer %s created.") % customer.reference)
             return redirect("customers:detail", pk=customer.pk)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors_from(form, exc)
     status = 422 if form.errors else 200
     return render(request, "customers/new.html", {"form": form}, status=status)
 
@@ -286,7 +278,7 @@ def customer_merge(request, pk: int):
                 )
                 return redirect("customers:detail", pk=pk)
             except ValidationError as exc:
-                _form_errors(form, exc)
+                form_errors_from(form, exc)
     return _detail_page(request, survivor, status=422, merge_form=form)
 
 
@@ -364,7 +356,7 @@ def segment_edit(request, pk: int | None = None):
                 messages.success(request, _("Segment saved."))
                 return redirect("customers:segment", pk=segment.pk)
             except ValidationError as exc:
-                _form_errors(form, exc)
+                form_errors_from(form, exc)
         status = 422
     else:
         form = SegmentForm(initial=SegmentForm.initial_from(segment) if segment else None)

@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -170,14 +171,14 @@ class EmailBackend:
         return message_id
 
 
-class SmsProvider:
-    """What an SMS gateway must offer. Raise DeliveryFailed when it refuses."""
+class SmsProvider(Protocol):
+    """What an SMS gateway class (setting SMS_PROVIDER) must offer; it raises DeliveryFailed
+    when the gateway refuses, and returns the gateway's reference for the message."""
 
-    def send(self, *, to: str, text: str, idempotency_key: str) -> str:
-        raise NotImplementedError
+    def send(self, *, to: str, text: str, idempotency_key: str) -> str: ...
 
 
-class FileSmsProvider(SmsProvider):
+class FileSmsProvider:
     """Writes each SMS as a JSON file under SMS_FILE_DIR, for local use and tests."""
 
     def send(self, *, to: str, text: str, idempotency_key: str) -> str:
@@ -193,7 +194,7 @@ class FileSmsProvider(SmsProvider):
 
 class SmsBackend:
     def send(self, outbound: Outbound) -> str:
-        provider = import_string(settings.SMS_PROVIDER)()
+        provider: SmsProvider = import_string(settings.SMS_PROVIDER)()
         with override(outbound.language):
             text = f"{outbound.body}\n" + _("Stop or change: %(url)s") % {
                 "url": outbound.links["preferences"]

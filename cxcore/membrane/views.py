@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cxcore.console.access import is_htmx, role_required
+from cxcore.console.forms import form_errors_from
 from cxcore.customers.queries import customer_get_for
 from cxcore.customers.services import audit_record
 from cxcore.lib.actor import Actor
@@ -56,14 +57,6 @@ POLICY_DESCRIPTIONS = {
         "count only toward the customer's overall cap."
     ),
 }
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 # --- policies ----------------------------------------------------------------------------------
@@ -137,7 +130,7 @@ def message_new(request):
                 variants=form.variants(),
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Message saved."))
             return redirect("membrane:messages")
@@ -158,7 +151,7 @@ def campaign_new(request):
                 actor=Actor.from_request(request), **form.cleaned_data
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             return redirect("membrane:campaign", campaign.pk)
     return render(request, "membrane/campaign_form.html", {"form": form})
@@ -331,7 +324,7 @@ def customer_consent_add(request, pk):
                 note=data["note"],
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Consent recorded."))
             return redirect("membrane:customer", pk)
@@ -352,7 +345,7 @@ def customer_preferences(request, pk):
                 data=form.preference_data(current),
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Preferences saved."))
             return redirect("membrane:customer", pk)
