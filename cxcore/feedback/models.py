@@ -50,6 +50,18 @@ class Survey(models.Model):
     intro_en = models.TextField(_("introduction (English)"), blank=True, default="")
     thanks_fr = models.TextField(_("thank-you text (French)"), blank=True, default="")
     thanks_en = models.TextField(_("thank-you text (English)"), blank=True, default="")
+    # The invitation's text per channel and language (a membrane message, purpose "feedback");
+    # "{survey_link}" and "{survey_code}" in its text become the customer's own link and code.
+    invitation_message = models.ForeignKey(
+        "membrane.Message",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("invitation message"),
+    )
+    # The survey's public QR code link (/q/<code>/): anonymous answers, one invitation per visit.
+    public_code = models.CharField(max_length=16, blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -61,6 +73,13 @@ class Survey(models.Model):
         verbose_name = _("survey")
         verbose_name_plural = _("surveys")
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["public_code"],
+                condition=~models.Q(public_code=""),
+                name="survey_public_code_unique",
+            )
+        ]
 
     def __str__(self):
         return self.name
@@ -106,12 +125,84 @@ class AnswerChannel(models.TextChoices):
     IMPORT = "import", _("Imported")
 
 
+class SurveyTrigger(models.Model):
+    """Invite after each interaction at a touchpoint: after a delay, for a sample."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="triggers")
+    touchpoint = models.ForeignKey(
+        "interactions.Touchpoint", on_delete=models.PROTECT, verbose_name=_("touchpoint")
+    )
+    delay_minutes = models.PositiveIntegerField(_("delay (minutes)"), default=60)
+    sampling_percent = models.PositiveSmallIntegerField(_("sample (%)"), default=100)
+    # Older interactions (an import of last year's data) are never surveyed.
+    max_age_days = models.PositiveSmallIntegerField(
+        _("only interactions newer than (days)"), default=7
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("trigger")
+        verbose_name_plural = _("triggers")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(sampling_percent__gte=0, sampling_percent__lte=100),
+                name="trigger_sampling_percent_range",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.survey_id}@{self.touchpoint_id}"
+
+
+class Kiosk(models.Model):
+    """A tablet in a store: anonymous answers, rate-limited, reset after each one."""
+
+    name = models.CharField(_("name"), max_length=100)
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="kiosks")
+    site = models.ForeignKey(
+        "interactions.Site",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        verbose_name=_("site"),
+    )
+    # The secret in the kiosk's URL; replacing it retires a lost tablet.
+    key = models.CharField(max_length=64, unique=True)
+    max_per_minute = models.PositiveSmallIntegerField(_("answers per minute at most"), default=6)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("kiosk")
+        verbose_name_plural = _("kiosks")
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(key=""), name="kiosk_key_not_empty")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
 class Invitation(models.Model):
     """One request to answer a survey, with its single-use token."""
 
     survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="invitations")
     # Never NULL, unique, unguessable: NULLs would slip past a unique constraint.
     token = models.CharField(max_length=64, unique=True)
+    # Printed on paper and read out on the phone: short, no look-alike letters; keyed by agents.
+    short_code = models.CharField(max_length=12, unique=True)
+    trigger = models.ForeignKey(
+        SurveyTrigger, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kiosk = models.ForeignKey(
+        Kiosk, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The membrane's decision when the invitation was sent as a message; `blocked` when it said no.
+    decision = models.ForeignKey(
+        "membrane.Decision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    blocked = models.BooleanField(default=False)
     customer = models.ForeignKey(
         "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -131,8 +222,20 @@ class Invitation(models.Model):
         verbose_name = _("invitation")
         verbose_name_plural = _("invitations")
         constraints = [
-            models.CheckConstraint(condition=~models.Q(token=""), name="invitation_token_not_empty")
+            models.CheckConstraint(
+                condition=~models.Q(token=""), name="invitation_token_not_empty"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(short_code=""), name="invitation_short_code_not_empty"
+            ),
+            # A survey never asks twice about one interaction, whoever invites.
+            models.UniqueConstraint(
+                fields=["survey", "interaction"],
+                condition=models.Q(interaction__isnull=False),
+                name="invitation_once_per_interaction",
+            ),
         ]
+        indexes = [models.Index(fields=["kiosk", "created_at"])]
 
     def __str__(self):
         return f"{self.survey_id}:{self.pk}"
@@ -213,6 +316,8 @@ class Answer(models.Model):
         verbose_name = _("answer")
         verbose_name_plural = _("answers")
         constraints = [models.UniqueConstraint(fields=["response", "question"], name="answer_once")]
+        # Results count answers per question and value.
+        indexes = [models.Index(fields=["question", "number"])]
 
     def __str__(self):
         return f"{self.response_id}:{self.question_id}"

@@ -17,6 +17,7 @@ from cxcore.feedback.models import (
     Answer,
     AnswerChannel,
     Invitation,
+    Kiosk,
     Question,
     QuestionType,
     Response,
@@ -260,7 +261,9 @@ def survey_open(*, actor: Actor, survey: Survey) -> Survey:
     if survey.status != Survey.Status.DRAFT:
         raise ValidationError({"status": _("Only a draft survey can be opened.")})
     survey.status, survey.opened_at = Survey.Status.OPEN, timezone.now()
-    survey.save(update_fields=["status", "opened_at"])
+    if not survey.public_code:
+        survey.public_code = secrets.token_urlsafe(9)  # 12 characters, for the QR code link
+    survey.save(update_fields=["status", "opened_at", "public_code"])
     audit_record(actor=actor, action="survey_opened", target=f"survey:{survey.pk}")
     return survey
 
@@ -309,11 +312,29 @@ def survey_duplicate(*, actor: Actor, survey: Survey, name: str = "") -> Survey:
 # --- invitations and responses ----------------------------------------------------------------
 
 INVITATION_DAYS = 30
+PUBLIC_INVITATION_DAYS = 1  # a QR code or kiosk visit: answered now or not at all
+# No 0/O, 1/I/L or U: a code read out on the phone or copied from paper is keyed right.
+SHORT_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+SHORT_CODE_LENGTH = 10
 
 
 def _token() -> str:
     # 32 random bytes: unguessable, URL-safe, never empty.
     return secrets.token_urlsafe(32)
+
+
+def _short_code() -> str:
+    # 30^10, about 2^49: not guessable by an agent's typo, short enough to key in.
+    return "".join(secrets.choice(SHORT_CODE_ALPHABET) for _ in range(SHORT_CODE_LENGTH))
+
+
+def short_code_normalise(text: str) -> str:
+    """What an agent keyed in ("abcde-fghjk", with spaces) as the stored code."""
+    return "".join(ch for ch in str(text or "").upper() if ch.isalnum())
+
+
+def short_code_display(code: str) -> str:
+    return f"{code[:5]}-{code[5:]}" if len(code) == SHORT_CODE_LENGTH else code
 
 
 @transaction.atomic
@@ -325,23 +346,117 @@ def invitation_create(
     interaction=None,
     language: str | None = None,
     valid_days: int = INVITATION_DAYS,
+    trigger=None,
+    kiosk=None,
 ) -> Invitation:
-    """An invitation with its single-use token, for an open survey."""
+    """An invitation with its single-use token and short code, for an open survey.
+
+    A survey asks once about an interaction: a second invitation for it is refused.
+    """
     if survey.status != Survey.Status.OPEN:
         raise ValidationError({"survey": _("This survey is not open.")}, code="closed")
     if channel not in AnswerChannel.values:
         raise ValidationError({"channel": _("Use one of: %s.") % ", ".join(AnswerChannel.values)})
+    if interaction is not None and customer is None:
+        customer = interaction.customer
     if language is None:
         language = customer.language if customer is not None else "fr"
-    return Invitation.objects.create(
+    invitation = Invitation(
         survey=survey,
         token=_token(),
+        short_code=_short_code(),
         customer=customer,
         interaction=interaction,
         language=language if language in ("fr", "en") else "fr",
         channel=channel,
         expires_at=timezone.now() + timedelta(days=valid_days),
+        trigger=trigger,
+        kiosk=kiosk,
     )
+    try:
+        with transaction.atomic():
+            invitation.save()
+    except IntegrityError:
+        if (
+            interaction is not None
+            and Invitation.objects.filter(survey=survey, interaction=interaction).exists()
+        ):
+            raise ValidationError(
+                {"interaction": _("This survey already asked about this interaction.")},
+                code="duplicate",
+            ) from None
+        raise
+    return invitation
+
+
+def public_invitation_create(*, public_code: str, language: str = "fr") -> Invitation:
+    """An anonymous invitation for one visit of a survey's public QR code link."""
+    survey = Survey.objects.filter(public_code=public_code or "-").first()
+    if survey is None:
+        raise ValidationError({"code": _("This link is not known.")}, code="unknown")
+    return invitation_create(
+        survey=survey,
+        channel=AnswerChannel.QR,
+        language=language,
+        valid_days=PUBLIC_INVITATION_DAYS,
+    )
+
+
+def kiosk_invitation_create(*, key: str, language: str = "fr", now=None) -> Invitation:
+    """A fresh anonymous invitation for the next person at a kiosk, within its rate limit.
+
+    The limit is counted in the database, so it holds across web processes.
+    """
+    now = now or timezone.now()
+    kiosk = Kiosk.objects.select_related("survey").filter(key=key or "-", active=True).first()
+    if kiosk is None:
+        raise ValidationError({"kiosk": _("This kiosk is not known.")}, code="unknown")
+    recent = Invitation.objects.filter(kiosk=kiosk, created_at__gt=now - timedelta(minutes=1))
+    if recent.count() >= kiosk.max_per_minute:
+        raise ValidationError(
+            {"kiosk": _("Many answers in a short time: please wait a minute.")}, code="rate"
+        )
+    return invitation_create(
+        survey=kiosk.survey,
+        channel=AnswerChannel.KIOSK,
+        language=language,
+        valid_days=PUBLIC_INVITATION_DAYS,
+        kiosk=kiosk,
+    )
+
+
+def invitation_by_short_code(code: str) -> Invitation:
+    """The invitation an agent keys in from paper, or raise naming `short_code`."""
+    invitation = (
+        Invitation.objects.select_related("survey", "customer", "interaction")
+        .filter(short_code=short_code_normalise(code) or "-")
+        .first()
+    )
+    if invitation is None:
+        raise ValidationError({"short_code": _("No invitation has this code.")}, code="unknown")
+    return invitation
+
+
+@transaction.atomic
+def response_enter(
+    *, actor: Actor, invitation: Invitation, answers: dict, channel: str, now=None
+) -> Response:
+    """Answers an agent keys in for a customer: from paper, or while talking on the phone.
+
+    The same checks as the customer's own answers; the agent's entry is audited.
+    """
+    if channel not in (AnswerChannel.PAPER, AnswerChannel.PHONE):
+        raise ValidationError({"channel": _("Agents enter paper or phone answers.")})
+    response = response_submit(
+        token=invitation.token, answers=answers, complete=True, channel=channel, now=now
+    )
+    audit_record(
+        actor=actor,
+        action="response_entered",
+        target=f"response:{response.pk}",
+        customer_id=response.customer_id,
+    )
+    return response
 
 
 def _shown(question: Question, given: dict) -> bool:
@@ -502,7 +617,7 @@ def _response_submit(token, answers, complete, channel, now) -> Response:
             touchpoint_id=interaction.touchpoint_id if interaction else survey.touchpoint_id,
             team_id=interaction.team_id if interaction else None,
             partner_id=interaction.partner_id if interaction else None,
-            site_id=interaction.site_id if interaction else None,
+            site_id=interaction.site_id if interaction else _kiosk_site_id(invitation),
             channel=channel or invitation.channel,
             language=invitation.language,
             started_at=now,
@@ -515,6 +630,12 @@ def _response_submit(token, answers, complete, channel, now) -> Response:
     response.answers.all().delete()  # a resumed answer replaces what was saved before
     Answer.objects.bulk_create([_answer(response, q, v) for q, v in cleaned.items()])
     return response
+
+
+def _kiosk_site_id(invitation: Invitation) -> int | None:
+    if invitation.kiosk_id is None:
+        return None
+    return Kiosk.objects.filter(pk=invitation.kiosk_id).values_list("site_id", flat=True).first()
 
 
 def _answer(response: Response, question: Question, value) -> Answer:
