@@ -32,6 +32,7 @@ test-sqlite: setup
 bench: setup
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/membrane.py
+	$(BIN)/python bench/feedback.py
 
 lint: setup
 	$(BIN)/ruff check .

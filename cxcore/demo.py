@@ -37,6 +37,7 @@ from cxcore.customers.models import (
 )
 from cxcore.customers.services import customer_merge, customer_scores_refresh, segment_save
 from cxcore.db import insert_rows
+from cxcore.feedback.demo import demo_feedback
 from cxcore.interactions.ingest import References, RowValidator
 from cxcore.interactions.models import Employee, Partner, Site, Team, Touchpoint
 from cxcore.interactions.services import interactions_ingest
@@ -1220,6 +1221,7 @@ def demo_seed(
     summary["interactions"] = done - summary["rejected"]
     live_ids = list(dict.fromkeys(c for c in customer_ids if c is not None))
     summary.update(demo_membrane(seed=seed, now=now, customer_ids=live_ids))
+    summary.update(demo_feedback(seed=seed, now=now))
     return summary
 
 
@@ -1452,17 +1454,32 @@ DEMO_MESSAGES = [
         {
             ("email", "fr"): (
                 "Votre avis compte",
-                "Comment s'est passé votre dernier échange avec nous ? Deux questions, une minute.",
+                "Comment s'est passé votre dernier échange avec nous ? Deux questions, une "
+                "minute : {survey_link}\nVotre code : {survey_code}",
             ),
             ("email", "en"): (
                 "Tell us how we did",
-                "How was your last contact with us? Two questions, one minute.",
+                "How was your last contact with us? Two questions, one minute: {survey_link}\n"
+                "Your code: {survey_code}",
             ),
             ("sms", "fr"): (
                 "",
-                "Comment s'est passé votre dernier échange ? Répondez en 1 minute.",
+                "Recommanderiez-vous notre enseigne ? Répondez à ce SMS par un chiffre de 0 à 10.",
             ),
-            ("sms", "en"): ("", "How was your last contact with us? Answer in one minute."),
+            ("sms", "en"): (
+                "",
+                "Would you recommend us? Reply to this SMS with a number from 0 to 10.",
+            ),
+            ("postal", "fr"): (
+                "Votre avis compte",
+                "Répondez sur {survey_link} ou renvoyez le questionnaire joint ; votre code : "
+                "{survey_code}.",
+            ),
+            ("postal", "en"): (
+                "Your opinion counts",
+                "Answer at {survey_link} or send back the enclosed questionnaire; your code: "
+                "{survey_code}.",
+            ),
         },
     ),
 ]

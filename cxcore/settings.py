@@ -161,6 +161,9 @@ SMS_FILE_DIR = Path(env_str("SMS_FILE_DIR", str(VAR_DIR / "sms")))
 WEBHOOK_URL = env_str("WEBHOOK_URL")
 WEBHOOK_SECRET = env_str("WEBHOOK_SECRET")
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5, minimum=1)
+# Feedback: the SMS provider signs the replies it forwards (docs/feedback.md); unset, the
+# inbound-SMS hook refuses everything.
+SMS_INBOUND_SECRET = env_str("SMS_INBOUND_SECRET")
 
 API_TOKEN_DEFAULT_DAYS = env_int("API_TOKEN_DEFAULT_DAYS", 90, minimum=1)
 INGEST_BATCH_MAX_ITEMS = 10_000

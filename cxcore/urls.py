@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from cxcore.api.api import api
+from cxcore.feedback.hooks import sms_inbound
 
 urlpatterns = [
     path("", include("cxcore.console.urls")),
@@ -12,7 +13,9 @@ urlpatterns = [
     path("interactions/", include("cxcore.interactions.urls")),
     path("tokens/", include("cxcore.api.urls")),
     path("membrane/", include("cxcore.membrane.urls")),
+    path("surveys/", include("cxcore.feedback.urls")),
     path("", include("cxcore.portal.urls")),
+    path("hooks/sms/inbound", sms_inbound, name="sms_inbound"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path(

@@ -42,6 +42,9 @@ _CAMPAIGNS = [
 # CX leads build surveys; everyone who reads results or enters answers sees them.
 _SURVEYS = ["feedback.view_survey", "feedback.add_survey", "feedback.change_survey"]
 _READ_SURVEYS = ["feedback.view_survey"]
+# Answers one by one (comments, who said what) and keying in paper or phone answers.
+_READ_RESPONSES = ["feedback.view_response"]
+_ENTER_RESPONSES = ["feedback.add_response", "feedback.add_invitation"]
 _READ_CAMPAIGNS = [
     "membrane.view_message",
     "membrane.view_campaign",
@@ -68,6 +71,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _CAMPAIGNS
     + ["membrane.change_policysetting", "membrane.change_donotcontact"]
     + _SURVEYS
+    + _READ_RESPONSES
+    + _ENTER_RESPONSES
     + [
         "customers.merge_customer",
         "customers.export_customer",
@@ -87,6 +92,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _CAMPAIGNS
     + ["membrane.change_donotcontact"]
     + _SURVEYS
+    + _READ_RESPONSES
+    + _ENTER_RESPONSES
     + ["customers.merge_customer", "customers.export_customer"],
     # Agents talk to customers: they see and correct contact details, and log interactions.
     "agent": _READ_CUSTOMERS
@@ -95,6 +102,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _READ_INTERACTIONS
     + _CONSENTS
     + _READ_SURVEYS
+    + _READ_RESPONSES
+    + _ENTER_RESPONSES
     + ["interactions.add_interaction"],
     # Analysts and marketers work on patterns and segments, never on names or contact details.
     "analyst": _READ_CUSTOMERS
@@ -102,7 +111,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _READ_INTERACTIONS
     + _TOKENS
     + _READ_CAMPAIGNS
-    + _READ_SURVEYS,
+    + _READ_SURVEYS
+    + _READ_RESPONSES,
     # Marketers plan messages and campaigns and see their counts, never one customer's consent.
     "marketer": _READ_CUSTOMERS + _SEGMENTS + _READ_INTERACTIONS + _CAMPAIGNS + _READ_SURVEYS,
     # Auditors check promises at touchpoints (mystery shopping); they need no customer at all.

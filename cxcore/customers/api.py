@@ -213,6 +213,8 @@ def customers_timeline(request, customer_id: int, limit: int = 50, before: datet
             item.update(survivor=obj.survivor_id, merged=obj.merged_id, moved=obj.moved)
         elif event.kind == "attribute":
             item.update(key=obj.key, value=obj.value, channel=obj.channel)
+        else:  # an area's own event (a survey response…): what that area says of it
+            item.update(event.data)
         events.append(item)
     return {"customer": customer.pk, "events": events, "older": page["timeline_older"]}
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -89,8 +90,23 @@ def _contact_condition(text: str) -> Q:
 @dataclass
 class TimelineEvent:
     at: datetime
-    kind: str  # interaction, merge_in, merge_out, attribute
+    kind: str  # interaction, merge_in, merge_out, attribute, or an area's own (response)
     object: object
+    # Events of areas above the nucleus bring the partial that shows them and what the API
+    # says of them; the nucleus renders them without knowing what they are.
+    template: str = ""
+    data: dict = field(default_factory=dict)
+
+
+# Areas above add their events (survey responses…) from their AppConfig.ready():
+# source(customer, limit, before) -> up to `limit` events, newest first.
+TimelineSource = Callable[[Customer, int, datetime | None], list[TimelineEvent]]
+TIMELINE_SOURCES: list[TimelineSource] = []
+
+
+def timeline_source_register(source: TimelineSource) -> None:
+    if source not in TIMELINE_SOURCES:
+        TIMELINE_SOURCES.append(source)
 
 
 def customer_timeline(
@@ -116,6 +132,8 @@ def customer_timeline(
         events.append(TimelineEvent(merge.merged_at, kind, merge))
     for attribute in attributes:
         events.append(TimelineEvent(attribute.declared_at, "attribute", attribute))
+    for source in TIMELINE_SOURCES:
+        events.extend(source(customer, limit + 1, before))
     events.sort(key=lambda event: event.at, reverse=True)
     return events[: limit + 1]
 
@@ -141,6 +159,13 @@ def customer_page(customer: Customer, *, before: datetime | None = None) -> dict
         **timeline_page(customer, before=before),
         "interaction_count": customer.interactions.count(),
     }
+
+
+def customers_reached_at(kind: str, value: str) -> list[int]:
+    """Ids of the customers who have this (normalised) contact point; a family may share one."""
+    return list(
+        ContactPoint.objects.filter(kind=kind, value=value).values_list("customer_id", flat=True)
+    )
 
 
 def identity_conflicts_open() -> QuerySet[IdentityConflict]:

@@ -235,7 +235,11 @@ class Invitation(models.Model):
                 name="invitation_once_per_interaction",
             ),
         ]
-        indexes = [models.Index(fields=["kiosk", "created_at"])]
+        indexes = [
+            models.Index(fields=["kiosk", "created_at"]),
+            # Results count the invitations a survey sent in a period.
+            models.Index(fields=["survey", "created_at"]),
+        ]
 
     def __str__(self):
         return f"{self.survey_id}:{self.pk}"

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from cxcore.customers.services import audit_record
 from cxcore.feedback.models import (
@@ -318,6 +319,25 @@ SHORT_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 SHORT_CODE_LENGTH = 10
 
 
+def refusal(field: str, message: str, code: str) -> ValidationError:
+    """A refusal naming its field, with a code callers can act on (pages pick their reply).
+
+    The code goes on the field's own error: Django drops a `code=` given beside a dict.
+    """
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
+def refusal_code(exc: ValidationError) -> str:
+    """The code a refusal carries ("used", "expired", "duplicate"…), wherever it was put."""
+    if getattr(exc, "code", None):
+        return exc.code
+    for errors in getattr(exc, "error_dict", {}).values():
+        for error in errors:
+            if error.code:
+                return error.code
+    return ""
+
+
 def _token() -> str:
     # 32 random bytes: unguessable, URL-safe, never empty.
     return secrets.token_urlsafe(32)
@@ -354,7 +374,7 @@ def invitation_create(
     A survey asks once about an interaction: a second invitation for it is refused.
     """
     if survey.status != Survey.Status.OPEN:
-        raise ValidationError({"survey": _("This survey is not open.")}, code="closed")
+        raise refusal("survey", _("This survey is not open."), "closed")
     if channel not in AnswerChannel.values:
         raise ValidationError({"channel": _("Use one of: %s.") % ", ".join(AnswerChannel.values)})
     if interaction is not None and customer is None:
@@ -381,9 +401,8 @@ def invitation_create(
             interaction is not None
             and Invitation.objects.filter(survey=survey, interaction=interaction).exists()
         ):
-            raise ValidationError(
-                {"interaction": _("This survey already asked about this interaction.")},
-                code="duplicate",
+            raise refusal(
+                "interaction", _("This survey already asked about this interaction."), "duplicate"
             ) from None
         raise
     return invitation
@@ -393,7 +412,7 @@ def public_invitation_create(*, public_code: str, language: str = "fr") -> Invit
     """An anonymous invitation for one visit of a survey's public QR code link."""
     survey = Survey.objects.filter(public_code=public_code or "-").first()
     if survey is None:
-        raise ValidationError({"code": _("This link is not known.")}, code="unknown")
+        raise refusal("code", _("This link is not known."), "unknown")
     return invitation_create(
         survey=survey,
         channel=AnswerChannel.QR,
@@ -410,12 +429,10 @@ def kiosk_invitation_create(*, key: str, language: str = "fr", now=None) -> Invi
     now = now or timezone.now()
     kiosk = Kiosk.objects.select_related("survey").filter(key=key or "-", active=True).first()
     if kiosk is None:
-        raise ValidationError({"kiosk": _("This kiosk is not known.")}, code="unknown")
+        raise refusal("kiosk", _("This kiosk is not known."), "unknown")
     recent = Invitation.objects.filter(kiosk=kiosk, created_at__gt=now - timedelta(minutes=1))
     if recent.count() >= kiosk.max_per_minute:
-        raise ValidationError(
-            {"kiosk": _("Many answers in a short time: please wait a minute.")}, code="rate"
-        )
+        raise refusal("kiosk", _("Many answers in a short time: please wait a minute."), "rate")
     return invitation_create(
         survey=kiosk.survey,
         channel=AnswerChannel.KIOSK,
@@ -433,7 +450,7 @@ def invitation_by_short_code(code: str) -> Invitation:
         .first()
     )
     if invitation is None:
-        raise ValidationError({"short_code": _("No invitation has this code.")}, code="unknown")
+        raise refusal("short_code", _("No invitation has this code."), "unknown")
     return invitation
 
 
@@ -475,6 +492,9 @@ def _shown(question: Question, given: dict) -> bool:
             else (not any(v == expected for v in value))
         )
     return _meets(value, op, expected)
+
+
+question_shown = _shown  # public name, for the pages that split a survey into steps
 
 
 def _meets(value, op: str, expected) -> bool:
@@ -564,6 +584,475 @@ def answers_clean(survey: Survey, answers: dict, *, complete: bool) -> dict[Ques
     return cleaned
 
 
+@transaction.atomic
+def invitation_request(
+    *,
+    actor: Actor,
+    survey: int,
+    customer: int | None,
+    interaction: int | None,
+    channel: str,
+    language: str | None,
+    send: bool,
+) -> Invitation:
+    """An invitation asked for by another system (API): sent through the membrane, or only
+    made (a link for a receipt's QR code, a code read out on the phone)."""
+    from cxcore.customers.models import Customer
+    from cxcore.interactions.models import Interaction
+
+    problems = {}
+    found_survey = Survey.objects.select_related("invitation_message").filter(pk=survey).first()
+    if found_survey is None:
+        problems["survey"] = _("No survey has this id.")
+    found_customer = found_interaction = None
+    if customer is not None:
+        found_customer = Customer.objects.filter(pk=customer).first()
+        if found_customer is None:
+            problems["customer"] = _("No customer has this id.")
+    if interaction is not None:
+        found_interaction = (
+            Interaction.objects.select_related("customer").filter(pk=interaction).first()
+        )
+        if found_interaction is None:
+            problems["interaction"] = _("No interaction has this id.")
+        elif found_customer is not None and found_interaction.customer_id != found_customer.pk:
+            problems["interaction"] = _("This interaction is another customer's.")
+    if send and found_customer is None and found_interaction is None and "customer" not in problems:
+        problems["customer"] = _("Sending needs a customer (or an interaction).")
+    if problems:
+        raise ValidationError(problems)
+    if send:
+        invitation = invitation_send(
+            survey=found_survey,
+            customer=found_customer or found_interaction.customer,
+            interaction=found_interaction,
+        )
+    else:
+        invitation = invitation_create(
+            survey=found_survey,
+            channel=channel,
+            customer=found_customer,
+            interaction=found_interaction,
+            language=language,
+        )
+    audit_record(
+        actor=actor,
+        action="invitation_sent" if send else "invitation_made",
+        target=f"invitation:{invitation.pk}",
+        customer_id=invitation.customer_id,
+    )
+    return invitation
+
+
+# --- answers collected elsewhere: bulk import ----------------------------------------------------
+
+IMPORT_MAX_ITEMS = 5000
+IMPORT_FIELDS = (
+    "source",
+    "external_id",
+    "customer",
+    "interaction",
+    "channel",
+    "language",
+    "started_at",
+    "completed_at",
+    "answers",
+)
+
+
+def _import_item_clean(survey: Survey, n: int, raw, problems: dict) -> dict | None:
+    from django.utils.dateparse import parse_datetime
+
+    at = f"items.{n}"
+    if not isinstance(raw, dict):
+        problems[at] = _("Each item is an object.")
+        return None
+    unknown = sorted(set(raw) - set(IMPORT_FIELDS))
+    if unknown:
+        problems[f"{at}.{unknown[0]}"] = _("Unknown field.")
+        return None
+    item = {"n": n}
+    for name, limit in (("source", 50), ("external_id", 100)):
+        value = raw.get(name)
+        if not isinstance(value, str) or not value.strip():
+            problems[f"{at}.{name}"] = _("Required: it makes a replay change nothing.")
+        elif len(value) > limit:
+            problems[f"{at}.{name}"] = _("At most %d characters.") % limit
+        else:
+            item[name] = value.strip()
+    channel = raw.get("channel") or AnswerChannel.IMPORT
+    if channel not in AnswerChannel.values:
+        problems[f"{at}.channel"] = _("Use one of: %s.") % ", ".join(AnswerChannel.values)
+    item["channel"] = channel
+    language = raw.get("language") or "fr"
+    if language not in ("fr", "en"):
+        problems[f"{at}.language"] = _("Use fr or en.")
+    item["language"] = language
+    for name in ("started_at", "completed_at"):
+        value = raw.get(name)
+        moment = parse_datetime(value) if isinstance(value, str) else None
+        if value is not None and (moment is None or timezone.is_naive(moment)):
+            problems[f"{at}.{name}"] = _("A date and time with its zone (ISO 8601).")
+        item[name] = moment
+    if item["completed_at"] is None and f"{at}.completed_at" not in problems:
+        problems[f"{at}.completed_at"] = _("Required: when the customer answered.")
+    for name in ("customer", "interaction"):
+        value = raw.get(name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            problems[f"{at}.{name}"] = _("Give the id, a whole number.")
+        item[name] = value
+    try:
+        item["answers"] = answers_clean(survey, raw.get("answers"), complete=True)
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            problems[f"{at}.{field}"] = " ".join(messages)
+    return item
+
+
+def responses_import(*, actor: Actor, survey: Survey, items: list) -> dict:
+    """Complete responses collected elsewhere (another tool, a paper campaign), all or nothing.
+
+    Each item names its `source` and `external_id`: a replay of the same item changes nothing
+    and is counted as existing. Any invalid item refuses the whole batch, naming
+    `items.N.field`, so that a batch is never half-written.
+    """
+    from cxcore.customers.models import Customer
+    from cxcore.interactions.models import Interaction
+
+    if survey.status == Survey.Status.DRAFT:
+        raise ValidationError({"survey": _("Open the survey before importing answers.")})
+    if not isinstance(items, list) or not items:
+        raise ValidationError({"items": _("Give a list of responses.")})
+    if len(items) > IMPORT_MAX_ITEMS:
+        raise ValidationError({"items": _("At most %d responses a call.") % IMPORT_MAX_ITEMS})
+    problems: dict[str, str] = {}
+    cleaned = [_import_item_clean(survey, n, raw, problems) for n, raw in enumerate(items)]
+    cleaned = [item for item in cleaned if item is not None]
+    seen: set[tuple] = set()
+    for item in cleaned:
+        key = (item.get("source"), item.get("external_id"))
+        if key in seen:
+            problems[f"items.{item['n']}.external_id"] = _("Twice in this batch.")
+        seen.add(key)
+    customers = set(
+        Customer.objects.filter(
+            pk__in={i["customer"] for i in cleaned if i["customer"]}
+        ).values_list("pk", flat=True)
+    )
+    interactions = Interaction.objects.in_bulk(
+        {i["interaction"] for i in cleaned if i["interaction"]}
+    )
+    for item in cleaned:
+        if item["customer"] and item["customer"] not in customers:
+            problems[f"items.{item['n']}.customer"] = _("No customer has this id.")
+        if item["interaction"] and item["interaction"] not in interactions:
+            problems[f"items.{item['n']}.interaction"] = _("No interaction has this id.")
+    if problems:
+        raise ValidationError(problems)
+    for _attempt in range(2):
+        try:
+            with transaction.atomic():
+                return _responses_import_write(actor, survey, cleaned, interactions)
+        except IntegrityError:
+            continue  # a concurrent replay wrote some of them: the next pass counts them existing
+    raise ValidationError(
+        {"items": _("The batch conflicts with a concurrent import; send it again.")}
+    )
+
+
+def _responses_import_write(
+    actor: Actor, survey: Survey, cleaned: list[dict], interactions
+) -> dict:
+    existing = set()
+    for source in {i["source"] for i in cleaned}:
+        ids = [i["external_id"] for i in cleaned if i["source"] == source]
+        existing.update(
+            (source, external_id)
+            for external_id in Response.objects.filter(
+                source=source, external_id__in=ids
+            ).values_list("external_id", flat=True)
+        )
+    new = [i for i in cleaned if (i["source"], i["external_id"]) not in existing]
+    responses = []
+    for item in new:
+        interaction = interactions.get(item["interaction"])
+        nps = next((v for q, v in item["answers"].items() if q.type == QuestionType.NPS), None)
+        responses.append(
+            Response(
+                survey=survey,
+                customer_id=item["customer"] or (interaction.customer_id if interaction else None),
+                interaction=interaction,
+                touchpoint_id=interaction.touchpoint_id if interaction else survey.touchpoint_id,
+                team_id=interaction.team_id if interaction else None,
+                partner_id=interaction.partner_id if interaction else None,
+                site_id=interaction.site_id if interaction else None,
+                channel=item["channel"],
+                language=item["language"],
+                status=Response.Status.COMPLETE,
+                nps=nps,
+                nps_category=nps_category(nps),
+                started_at=item["started_at"] or item["completed_at"],
+                completed_at=item["completed_at"],
+                source=item["source"],
+                external_id=item["external_id"],
+            )
+        )
+    Response.objects.bulk_create(responses)
+    if responses and responses[0].pk is None:  # backends that don't return ids on bulk insert
+        by_key = {
+            (source, external_id): pk
+            for source, external_id, pk in Response.objects.filter(
+                survey=survey, source__in={r.source for r in responses}
+            ).values_list("source", "external_id", "pk")
+        }
+        for response in responses:
+            response.pk = by_key[(response.source, response.external_id)]
+    Answer.objects.bulk_create(
+        [
+            _answer(response, question, value)
+            for response, item in zip(responses, new, strict=True)
+            for question, value in item["answers"].items()
+        ]
+    )
+    audit_record(
+        actor=actor,
+        action="responses_imported",
+        target=f"survey:{survey.pk}",
+        changes={"created": len(new), "existing": len(cleaned) - len(new)},
+    )
+    return {"created": len(new), "existing": len(cleaned) - len(new)}
+
+
+# --- sending invitations through the membrane, and triggers ------------------------------------
+
+# The membrane's channel of the invitation → where the customer answers.
+ANSWER_CHANNEL_OF_MESSAGE = {
+    "email": AnswerChannel.WEB,
+    "webhook": AnswerChannel.WEB,
+    "sms": AnswerChannel.SMS,
+    "postal": AnswerChannel.PAPER,
+    "phone": AnswerChannel.PHONE,
+}
+
+
+def invitation_send(
+    *, survey: Survey, customer, interaction=None, trigger=None, now=None
+) -> Invitation:
+    """Invite a customer as a membrane message: consent, preferences, recontact and caps apply.
+
+    The invitation is kept whatever the membrane decides, `blocked` when it said no, so that a
+    trigger never asks twice about one interaction. Raises code "duplicate" when this survey
+    already asked about the interaction.
+    """
+    from cxcore.membrane.policy import BLOCK
+    from cxcore.membrane.services import decision_make
+
+    message = survey.invitation_message
+    if message is None:
+        raise ValidationError(
+            {"invitation_message": _("Choose the message that invites customers to this survey.")}
+        )
+    with transaction.atomic():
+        invitation = invitation_create(
+            survey=survey,
+            channel=AnswerChannel.WEB,
+            customer=customer,
+            interaction=interaction,
+            trigger=trigger,
+        )
+        decided, recorded = decision_make(
+            customer=customer,
+            message=message,
+            interaction_id=interaction.pk if interaction is not None else None,
+            record=True,
+            now=now,
+        )
+        invitation.decision = recorded
+        invitation.blocked = decided.outcome == BLOCK
+        invitation.channel = ANSWER_CHANNEL_OF_MESSAGE.get(decided.channel, AnswerChannel.WEB)
+        if decided.language in ("fr", "en"):
+            invitation.language = decided.language
+        invitation.save(update_fields=["decision", "blocked", "channel", "language"])
+    return invitation
+
+
+# Deterministic sampling: the same interaction is always in or out of a trigger's sample, so a
+# sweep that runs again never draws twice. A multiplicative hash, modulo a prime, spreads
+# consecutive ids; it is computed in SQL so that sampled-out interactions are never read.
+_SAMPLE_MULTIPLIER = 2654435761
+_SAMPLE_PRIME = 1000003
+SWEEP_BATCH = 2000
+
+
+def _sample_bucket(trigger_id: int):
+    from django.db.models import F, Value
+
+    return (
+        (F("id") * Value(_SAMPLE_MULTIPLIER) + Value(trigger_id))
+        % Value(_SAMPLE_PRIME)
+        % Value(100)
+    )
+
+
+def triggers_due(*, now=None):
+    """Interactions a trigger should invite about now: old enough, recent enough, sampled in,
+    with a customer, and not yet asked about (a trigger never invites twice)."""
+    from django.db.models import Exists, OuterRef
+
+    from cxcore.feedback.models import SurveyTrigger
+    from cxcore.interactions.models import Interaction
+
+    now = now or timezone.now()
+    for trigger in SurveyTrigger.objects.select_related("survey").filter(
+        active=True, survey__status=Survey.Status.OPEN
+    ):
+        asked = Invitation.objects.filter(survey_id=trigger.survey_id, interaction=OuterRef("pk"))
+        due = (
+            Interaction.objects.filter(
+                touchpoint_id=trigger.touchpoint_id,
+                customer__isnull=False,
+                occurred_at__lte=now - timedelta(minutes=trigger.delay_minutes),
+                occurred_at__gte=now - timedelta(days=trigger.max_age_days),
+            )
+            .alias(bucket=_sample_bucket(trigger.pk))
+            .filter(bucket__lt=trigger.sampling_percent)
+            .exclude(Exists(asked))
+            .select_related("customer")
+            .order_by("occurred_at", "id")
+        )
+        yield trigger, due
+
+
+def triggers_fire(*, now=None, limit: int = SWEEP_BATCH) -> dict[str, int]:
+    """Invite for every due interaction (at most `limit` a run); return counts by outcome."""
+    now = now or timezone.now()
+    counts = {"invited": 0, "blocked": 0, "skipped": 0}
+    for trigger, due in triggers_due(now=now):
+        for interaction in due[:limit]:
+            try:
+                invitation = invitation_send(
+                    survey=trigger.survey,
+                    customer=interaction.customer,
+                    interaction=interaction,
+                    trigger=trigger,
+                    now=now,
+                )
+            except ValidationError:  # invited meanwhile by another worker, or no message
+                counts["skipped"] += 1
+                continue
+            counts["blocked" if invitation.blocked else "invited"] += 1
+    return counts
+
+
+def triggers_next_due(*, now=None):
+    """When the next interaction of an active trigger becomes due, if one is waiting."""
+    from django.db.models import Min
+
+    from cxcore.feedback.models import SurveyTrigger
+    from cxcore.interactions.models import Interaction
+
+    now = now or timezone.now()
+    soonest = None
+    for trigger in SurveyTrigger.objects.filter(active=True, survey__status=Survey.Status.OPEN):
+        delay = timedelta(minutes=trigger.delay_minutes)
+        waiting = Interaction.objects.filter(
+            touchpoint_id=trigger.touchpoint_id, occurred_at__gt=now - delay
+        ).aggregate(first=Min("occurred_at"))["first"]
+        if waiting is not None and (soonest is None or waiting + delay < soonest):
+            soonest = waiting + delay
+    return soonest
+
+
+# --- answers by SMS reply ----------------------------------------------------------------------
+
+SMS_SCORE = re.compile(r"^\s*(\d{1,2})(?!\d)")
+SMS_COMMENT_WITHIN = timedelta(days=1)
+SCORE_TYPES = (QuestionType.NPS, QuestionType.CSAT, QuestionType.CES, QuestionType.RATING)
+
+
+def sms_reply_record(*, phone: str, text: str, now=None) -> dict:
+    """An SMS reply to an invitation: the number answers the first score question and
+    completes the response; a message that follows within a day becomes its comment.
+
+    Returns {"status": recorded|commented|invalid|ignored, "reply": text to send back or ""}.
+    The sender's number is matched to customers; their newest open SMS invitation is answered.
+    """
+    from cxcore.customers.queries import customers_reached_at
+    from cxcore.customers.services import identity_normalise
+
+    now = now or timezone.now()
+    number = identity_normalise("phone", phone, field_name="from")
+    text = str(text or "").strip()
+    if not text:
+        raise ValidationError({"text": _("The message is empty.")})
+    customer_ids = customers_reached_at("phone", number)
+    invitations = (
+        Invitation.objects.filter(
+            customer_id__in=customer_ids,
+            channel=AnswerChannel.SMS,
+            blocked=False,
+            survey__status=Survey.Status.OPEN,
+        )
+        .select_related("survey")
+        .order_by("-created_at", "-id")
+    )
+    for invitation in invitations[:5]:
+        response = Response.objects.filter(invitation=invitation).first()
+        if response is None or response.status == Response.Status.PARTIAL:
+            if invitation.expires_at <= now:
+                continue
+            return _sms_score(invitation, text, now)
+        if response.completed_at and now - response.completed_at <= SMS_COMMENT_WITHIN:
+            return _sms_comment(response, text)
+    return {"status": "ignored", "reply": ""}
+
+
+def _sms_score(invitation: Invitation, text: str, now) -> dict:
+    with override(invitation.language):
+        question = invitation.survey.questions.filter(type__in=SCORE_TYPES).first()
+        if question is None:
+            return {"status": "ignored", "reply": ""}
+        match = SMS_SCORE.match(text)
+        value = int(match.group(1)) if match else None
+        if value is None or not question.scale_min <= value <= question.scale_max:
+            return {
+                "status": "invalid",
+                "reply": _("Please reply with a number from %(low)d to %(high)d.")
+                % {"low": question.scale_min, "high": question.scale_max},
+            }
+        # Other required questions cannot be asked by SMS: the score alone completes it.
+        answers = {question.key: value}
+        try:
+            response_submit(
+                token=invitation.token,
+                answers=answers,
+                complete=True,
+                channel=AnswerChannel.SMS,
+                now=now,
+                require_all=False,
+            )
+        except ValidationError as exc:
+            if refusal_code(exc) == "used":
+                return {"status": "ignored", "reply": ""}
+            raise
+        comment = invitation.survey.questions.filter(type=QuestionType.TEXT).exists()
+        reply = (
+            _("Thank you! Tell us why in a few words, if you wish.")
+            if comment
+            else _("Thank you for your answer!")
+        )
+        return {"status": "recorded", "reply": reply}
+
+
+def _sms_comment(response: Response, text: str) -> dict:
+    question = response.survey.questions.filter(type=QuestionType.TEXT).first()
+    if question is None or response.answers.filter(question=question).exists():
+        return {"status": "ignored", "reply": ""}
+    Answer.objects.create(response=response, question=question, text=text[: question.max_length])
+    with override(response.language):
+        return {"status": "commented", "reply": _("Thank you, we read every message.")}
+
+
 def nps_category(score: int | None) -> str:
     if score is None:
         return ""
@@ -571,25 +1060,30 @@ def nps_category(score: int | None) -> str:
 
 
 def response_submit(
-    *, token: str, answers: dict, complete: bool, channel: str | None = None, now=None
+    *,
+    token: str,
+    answers: dict,
+    complete: bool,
+    channel: str | None = None,
+    now=None,
+    require_all: bool = True,
 ) -> Response:
     """Save the answers of one invitation: partial (to resume later) or complete (final).
 
-    The invitation's row is locked, and the database allows one response per invitation,
-    so two submissions at once give one response, never two.
+    `require_all=False` completes without the other required questions, for a channel that
+    can only ask one (an SMS reply). The invitation's row is locked, and the database allows
+    one response per invitation, so two submissions at once give one response, never two.
     """
     now = now or timezone.now()
     try:
         with transaction.atomic():
-            return _response_submit(token, answers, complete, channel, now)
+            return _response_submit(token, answers, complete, channel, now, require_all)
     except IntegrityError:
         # Another submission created the response between our check and our insert.
-        raise ValidationError(
-            {"token": _("This invitation was already answered.")}, code="used"
-        ) from None
+        raise refusal("token", _("This invitation was already answered."), "used") from None
 
 
-def _response_submit(token, answers, complete, channel, now) -> Response:
+def _response_submit(token, answers, complete, channel, now, require_all=True) -> Response:
     invitation = (
         Invitation.objects.select_for_update(of=("self",))
         .select_related("survey", "interaction")
@@ -597,16 +1091,16 @@ def _response_submit(token, answers, complete, channel, now) -> Response:
         .first()
     )
     if invitation is None:
-        raise ValidationError({"token": _("This link is not known.")}, code="unknown")
+        raise refusal("token", _("This link is not known."), "unknown")
     if invitation.expires_at <= now:
-        raise ValidationError({"token": _("This invitation has expired.")}, code="expired")
+        raise refusal("token", _("This invitation has expired."), "expired")
     survey = invitation.survey
     if survey.status != Survey.Status.OPEN:
-        raise ValidationError({"token": _("This survey is closed.")}, code="closed")
+        raise refusal("token", _("This survey is closed."), "closed")
     response = Response.objects.filter(invitation=invitation).first()
     if response is not None and response.status == Response.Status.COMPLETE:
-        raise ValidationError({"token": _("This invitation was already answered.")}, code="used")
-    cleaned = answers_clean(survey, answers, complete=complete)
+        raise refusal("token", _("This invitation was already answered."), "used")
+    cleaned = answers_clean(survey, answers, complete=complete and require_all)
     if response is None:
         interaction = invitation.interaction
         response = Response(
@@ -651,3 +1145,229 @@ def _answer(response: Response, question: Question, value) -> Answer:
     else:
         answer.number = value
     return answer
+
+
+# --- the survey pages: a draft's own fields, triggers, kiosks, paper batches -------------------
+# (Imports of this block stay inside the functions: the block is appended to a shared file.)
+
+TRIGGER_MAX_DELAY_MINUTES = 43200  # 30 days
+TRIGGER_MAX_AGE_DAYS = 365
+KIOSK_MAX_PER_MINUTE = 60
+PAPER_BATCH_MAX = 500
+# Paper comes back by post or over the counter, slowly: its codes stay valid longer.
+PAPER_INVITATION_DAYS = 90
+
+
+def _whole_number_problem(value, low: int, high: int) -> str | None:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        return _("Give a whole number from %(low)d to %(high)d.") % {"low": low, "high": high}
+    return None
+
+
+def _invitation_message_clean(value):
+    """The membrane message (purpose "feedback") that invites customers, from it or its id."""
+    from cxcore.membrane.queries import messages_for_purpose
+
+    if value in (None, ""):
+        return None
+    pk = getattr(value, "pk", value)
+    message = messages_for_purpose("feedback").filter(pk=pk).first() if str(pk).isdigit() else None
+    if message is None:
+        raise ValidationError(
+            {"invitation_message": _("Choose a message whose purpose is feedback surveys.")}
+        )
+    return message
+
+
+@transaction.atomic
+def survey_update(*, actor: Actor, survey: Survey, data: dict) -> Survey:
+    """Change a draft survey: the fields given in `data` (the others are kept), its invitation
+    message (a "feedback" message, or None) and, when `data` has "questions", all its questions.
+    """
+    if survey.status != Survey.Status.DRAFT:
+        raise ValidationError({"status": _("Only a draft survey can change.")})
+    current = survey_export(survey)
+    current.pop("format")
+    current.pop("questions")
+    current["invitation_message"] = survey.invitation_message_id
+    merged = {**current, **{k: v for k, v in data.items() if k != "questions"}}
+    problems = {}
+    fields: dict = {}
+    try:
+        fields = _survey_fields_clean(merged)
+    except ValidationError as exc:
+        problems.update(exc.message_dict)
+    try:
+        fields["invitation_message"] = _invitation_message_clean(merged["invitation_message"])
+    except ValidationError as exc:
+        problems.update(exc.message_dict)
+    questions = None
+    if "questions" in data:
+        try:
+            questions = questions_clean(data["questions"])
+        except ValidationError as exc:
+            problems.update(exc.message_dict)
+    if problems:
+        raise ValidationError(problems)
+    changed = sorted(name for name, value in fields.items() if getattr(survey, name) != value)
+    for name in changed:
+        setattr(survey, name, fields[name])
+    if changed:
+        survey.save(update_fields=changed)
+    if questions is not None:
+        survey.questions.all().delete()
+        _questions_write(survey, questions)
+        changed.append("questions")
+    audit_record(
+        actor=actor,
+        action="survey_changed",
+        target=f"survey:{survey.pk}",
+        changes={"fields": changed},
+    )
+    return survey
+
+
+@transaction.atomic
+def trigger_save(*, actor: Actor, survey: Survey, data: dict, trigger=None):
+    """Add a trigger to the survey, or change one of its triggers (`active` False retires it).
+
+    A transactional survey is triggered only at its own touchpoint; a closed one invites no more.
+    """
+    from cxcore.feedback.models import SurveyTrigger
+
+    if trigger is not None and trigger.survey_id != survey.pk:
+        raise ValidationError({"trigger": _("This trigger belongs to another survey.")})
+    problems = {}
+    code = data.get("touchpoint")
+    touchpoint = Touchpoint.objects.filter(code=code).first() if code else None
+    if touchpoint is None:
+        problems["touchpoint"] = _("Choose a known touchpoint.")
+    elif (
+        survey.kind == SurveyKind.TRANSACTIONAL
+        and survey.touchpoint_id
+        and touchpoint.pk != survey.touchpoint_id
+    ):
+        problems["touchpoint"] = (
+            _("A transactional survey is triggered at its own touchpoint (%s).")
+            % survey.touchpoint.code
+        )
+    limits = {
+        "delay_minutes": (0, TRIGGER_MAX_DELAY_MINUTES),
+        "sampling_percent": (0, 100),
+        "max_age_days": (1, TRIGGER_MAX_AGE_DAYS),
+    }
+    for name, (low, high) in limits.items():
+        problem = _whole_number_problem(data.get(name), low, high)
+        if problem:
+            problems[name] = problem
+    active = data.get("active", True)
+    if not isinstance(active, bool):
+        problems["active"] = _("Give true or false.")
+    elif active and survey.status == Survey.Status.CLOSED:
+        problems["active"] = _("A closed survey invites no more customers.")
+    if problems:
+        raise ValidationError(problems)
+    created = trigger is None
+    if created:
+        trigger = SurveyTrigger(survey=survey)
+    trigger.touchpoint = touchpoint
+    trigger.delay_minutes = data["delay_minutes"]
+    trigger.sampling_percent = data["sampling_percent"]
+    trigger.max_age_days = data["max_age_days"]
+    trigger.active = active
+    trigger.save()
+    audit_record(
+        actor=actor,
+        action="trigger_created" if created else "trigger_changed",
+        target=f"trigger:{trigger.pk}",
+        changes={
+            "survey": survey.pk,
+            "touchpoint": touchpoint.code,
+            "delay_minutes": trigger.delay_minutes,
+            "sampling_percent": trigger.sampling_percent,
+            "max_age_days": trigger.max_age_days,
+            "active": trigger.active,
+        },
+    )
+    return trigger
+
+
+@transaction.atomic
+def kiosk_create(*, actor: Actor, survey: Survey, data: dict) -> Kiosk:
+    """A kiosk for the survey, with its secret key (its URL is /kiosk/<key>/)."""
+    from cxcore.interactions.models import Site
+
+    problems = {}
+    if survey.status == Survey.Status.CLOSED:
+        problems["survey"] = _("A closed survey takes no more answers.")
+    name = str(data.get("name") or "").strip()
+    if not name:
+        problems["name"] = _("Give the kiosk a name.")
+    elif len(name) > 100:
+        problems["name"] = _("At most 100 characters.")
+    site = None
+    if data.get("site"):
+        site = Site.objects.filter(code=data["site"]).first()
+        if site is None:
+            problems["site"] = _("Choose a known site.")
+    problem = _whole_number_problem(data.get("max_per_minute", 6), 1, KIOSK_MAX_PER_MINUTE)
+    if problem:
+        problems["max_per_minute"] = problem
+    if problems:
+        raise ValidationError(problems)
+    kiosk = Kiosk.objects.create(
+        survey=survey,
+        name=name,
+        site=site,
+        key=_token(),
+        max_per_minute=data.get("max_per_minute", 6),
+    )
+    audit_record(actor=actor, action="kiosk_created", target=f"kiosk:{kiosk.pk}")
+    return kiosk
+
+
+@transaction.atomic
+def kiosk_key_replace(*, actor: Actor, kiosk: Kiosk) -> Kiosk:
+    """A new secret key: the old URL (a lost or stolen tablet) stops working at once."""
+    kiosk.key = _token()
+    kiosk.save(update_fields=["key"])
+    audit_record(actor=actor, action="kiosk_key_replaced", target=f"kiosk:{kiosk.pk}")
+    return kiosk
+
+
+@transaction.atomic
+def kiosk_deactivate(*, actor: Actor, kiosk: Kiosk) -> Kiosk:
+    if not kiosk.active:
+        raise ValidationError({"kiosk": _("This kiosk is already switched off.")})
+    kiosk.active = False
+    kiosk.save(update_fields=["active"])
+    audit_record(actor=actor, action="kiosk_deactivated", target=f"kiosk:{kiosk.pk}")
+    return kiosk
+
+
+@transaction.atomic
+def paper_invitations_create(
+    *, actor: Actor, survey: Survey, count: int, language: str = "fr"
+) -> list[Invitation]:
+    """`count` anonymous paper invitations, each with the short code an agent keys in later."""
+    problem = _whole_number_problem(count, 1, PAPER_BATCH_MAX)
+    if problem:
+        raise ValidationError({"count": problem})
+    if language not in ("fr", "en"):
+        raise ValidationError({"language": _("Use one of: %s.") % "fr, en"})
+    invitations = [
+        invitation_create(
+            survey=survey,
+            channel=AnswerChannel.PAPER,
+            language=language,
+            valid_days=PAPER_INVITATION_DAYS,
+        )
+        for _n in range(count)
+    ]
+    audit_record(
+        actor=actor,
+        action="paper_invitations_created",
+        target=f"survey:{survey.pk}",
+        changes={"count": count, "language": language},
+    )
+    return invitations

@@ -22,6 +22,7 @@ from cxcore.interactions.ingest import (
     live_customer_ids,
 )
 from cxcore.interactions.models import ImportJob, Interaction
+from cxcore.interactions.signals import interactions_recorded
 from cxcore.lib.actor import Actor
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,13 @@ def interactions_ingest(
     for result in results:
         if result.status == "created":
             touched.add(result.customer_id)
+    created = [r.interaction_id for r in results if r.status == "created"]
+    if created:
+        # After commit: areas above (survey triggers) follow new interactions without this
+        # area knowing them; a rolled-back write announces nothing.
+        transaction.on_commit(
+            lambda: interactions_recorded.send(sender=Interaction, interaction_ids=created)
+        )
     if touched and refresh_scores:
         from cxcore.customers.tasks import refresh_customer_scores
 

@@ -14,6 +14,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -63,6 +64,35 @@ ADDRESS_KIND = {
 }
 
 
+# Apps above the membrane fill placeholders of their own in a message's text, such as the
+# feedback app's "{survey_link}": each filler takes a batch of decision ids and returns
+# {decision_id: {"survey_link": "https://..."}}. Registered from the app's ready().
+PlaceholderFiller = Callable[[list[int]], dict[int, dict[str, str]]]
+PLACEHOLDER_FILLERS: dict[PlaceholderFiller, tuple[str, ...]] = {}
+
+
+def placeholder_filler_register(filler: PlaceholderFiller, names: tuple[str, ...]) -> None:
+    PLACEHOLDER_FILLERS[filler] = names
+
+
+def _placeholders(decision_ids: list[int]) -> dict[int, dict[str, str]]:
+    # A placeholder its filler has no value for (a survey message sent by a campaign, without
+    # an invitation) becomes empty rather than reaching the customer as "{survey_link}".
+    blanks = {name: "" for names in PLACEHOLDER_FILLERS.values() for name in names}
+    found: dict[int, dict[str, str]] = {decision_id: dict(blanks) for decision_id in decision_ids}
+    for filler in PLACEHOLDER_FILLERS:
+        for decision_id, values in filler(decision_ids).items():
+            found.setdefault(decision_id, {}).update(values)
+    return found
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    # Plain replacement, not str.format: a brace in a message's own text stays as written.
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
 def outbound_for(delivery: Delivery) -> Outbound:
     """The message as it leaves: content in the decided language, address, portal links."""
     found = outbounds_for([delivery])[delivery.pk]
@@ -94,9 +124,11 @@ def outbounds_for(deliveries: list[Delivery]) -> dict[int, Outbound | DeliveryFa
         ).values_list("customer_id", "accessibility")
         if "large_print" in (needs or [])
     }
+    placeholders = _placeholders([d.decision_id for d in deliveries])
     out: dict[int, Outbound | DeliveryFailed] = {}
     for delivery in deliveries:
         decision = delivery.decision
+        values = placeholders.get(decision.pk, {})
         customer = customers.get(delivery.customer_id)
         variant = variants.get(
             (delivery.message_id, delivery.channel, decision.language)
@@ -118,8 +150,8 @@ def outbounds_for(deliveries: list[Delivery]) -> dict[int, Outbound | DeliveryFa
                 customer_reference=customer.reference,
                 to=address,
                 language=variant.language,
-                subject=variant.subject,
-                body=variant.body,
+                subject=_fill(variant.subject, values),
+                body=_fill(variant.body, values),
                 links=portal_urls(decision.pk, decision.purpose),
                 large_print=customer.pk in large_print,
                 recipient_name=customer.display_name,

@@ -516,3 +516,8 @@ def messages_list() -> QuerySet[Message]:
 
 def campaigns_list() -> QuerySet[Campaign]:
     return Campaign.objects.select_related("message", "segment")
+
+
+def messages_for_purpose(purpose: str) -> QuerySet[Message]:
+    """The messages of one purpose, e.g. those that can invite customers to a survey."""
+    return Message.objects.filter(purpose=purpose).order_by("name", "id")

@@ -29,12 +29,16 @@ PAGE_LANGUAGES = {"fr": "Français", "en": "English"}
 
 
 def portal_page(view):
-    """Headers on every portal answer: the URL holds a key, so it must not leak or be kept."""
+    """Headers on every portal answer: the URL holds a key, so it must not leak or be kept.
+
+    "same-origin", not "no-referrer": the key never leaves for another site either way, but
+    with "no-referrer" browsers post forms with `Origin: null`, which CSRF checks refuse.
+    """
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = "same-origin"
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Robots-Tag"] = "noindex"
         return response

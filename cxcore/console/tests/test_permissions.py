@@ -23,8 +23,9 @@ _CONVERTER = re.compile(r"<(?:\w+:)?\w+>")
 
 
 def console_views() -> list[tuple[str, str, object]]:
-    """(route, url name, view) of every staff page cxcore serves (not the API, admin, auth, or
-    the customers' portal, whose pages are opened by signed links, never by login)."""
+    """(route, url name, view) of every staff page cxcore serves (not the API, admin, auth,
+    the customers' portal, whose pages are opened by signed links, never by login, or the
+    providers' hooks in `hooks` modules, which sign their requests)."""
     found = []
 
     def walk(patterns, prefix: str, namespace: str | None):
@@ -37,8 +38,10 @@ def console_views() -> list[tuple[str, str, object]]:
                     prefix + str(pattern.pattern),
                     pattern.namespace or namespace,
                 )
-            elif isinstance(pattern, URLPattern) and pattern.callback.__module__.startswith(
-                "cxcore."
+            elif (
+                isinstance(pattern, URLPattern)
+                and pattern.callback.__module__.startswith("cxcore.")
+                and not pattern.callback.__module__.endswith(".hooks")
             ):
                 name = f"{namespace}:{pattern.name}" if namespace else pattern.name
                 found.append((prefix + str(pattern.pattern), name, pattern.callback))

@@ -101,7 +101,7 @@ class PortalTestCase(BaseTestCase):
         return None if state is None else state.granted
 
     def assert_portal_headers(self, response):
-        self.assertEqual(response["Referrer-Policy"], "no-referrer")
+        self.assertEqual(response["Referrer-Policy"], "same-origin")
         self.assertEqual(response["Cache-Control"], "no-store")
         self.assertEqual(response["X-Robots-Tag"], "noindex")
 
