@@ -1,4 +1,8 @@
-"""Base test case with named users, one per role, and an outsider who must get nothing."""
+"""Base test case with named users, one per role, and an outsider who must get nothing; and
+the headless Chromium that browser tests drive (the `browser` fixture is in conftest.py)."""
+
+import os
+import shutil
 
 from django.contrib.auth.models import Group, User
 from django.test import TestCase
@@ -26,3 +30,12 @@ class BaseTestCase(TestCase):
         cls.marketer = make_user("marc", "marketer")
         cls.auditor = make_user("aude", "auditor")
         cls.outsider = make_user("olivia")  # logged in, but holds no role
+
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_MISSING = "Debian's chromium package is not installed (make test installs it)"
+
+
+def chromium_available() -> bool:
+    # On CI a missing browser must fail the run, not skip it.
+    return os.path.exists(CHROMIUM) or bool(os.environ.get("CI"))

@@ -1,8 +1,5 @@
 """A person at a real browser: log in, find a customer, open their timeline (FR and EN)."""
 
-import os
-import shutil
-
 import pytest
 from django.contrib.auth.models import Group, User
 
@@ -12,39 +9,12 @@ from cxcore.interactions.ingest import References, RowValidator
 from cxcore.interactions.models import Touchpoint
 from cxcore.interactions.services import interactions_ingest
 from cxcore.lib.actor import Actor
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+from cxcore.test import CHROMIUM_MISSING, chromium_available
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-        reason="Debian's chromium package is not installed (make test installs it)",
-    ),
+    pytest.mark.skipif(not chromium_available(), reason=CHROMIUM_MISSING),
 ]
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

@@ -1,8 +1,5 @@
 """A customer on a phone answers a survey in three steps with the keyboard alone."""
 
-import os
-import shutil
-
 import pytest
 from django.urls import reverse
 
@@ -10,41 +7,15 @@ from cxcore.feedback import services
 from cxcore.feedback.models import Response
 from cxcore.interactions.tests.factories import make_touchpoint
 from cxcore.lib.actor import Actor
+from cxcore.test import CHROMIUM_MISSING, chromium_available
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 # Playwright's own phone profiles are 360 to 412 pixels wide; the narrowest is the test.
 PHONE = {"viewport": {"width": 360, "height": 640}, "is_mobile": True, "has_touch": True}
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-        reason="Debian's chromium package is not installed (make test installs it)",
-    ),
+    pytest.mark.skipif(not chromium_available(), reason=CHROMIUM_MISSING),
 ]
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture
