@@ -46,6 +46,7 @@ def surveys_list(request):
                 "status": s.status,
                 "touchpoint": s.touchpoint.code if s.touchpoint_id else None,
                 "questions": s.question_count,
+                "responses": s.response_count,
             }
             for s in queries.surveys_list()[:500]
         ]

@@ -42,7 +42,21 @@ COMPLETE = Response.Status.COMPLETE
 
 
 def surveys_list() -> QuerySet[Survey]:
-    return Survey.objects.select_related("touchpoint").annotate(question_count=Count("questions"))
+    """Surveys with their numbers of questions and complete responses."""
+    from django.db.models import IntegerField, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    # A subquery, not a second join: counting questions and responses in one join multiplies.
+    responses = (
+        Response.objects.filter(survey=OuterRef("pk"), status=COMPLETE)
+        .values("survey")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Survey.objects.select_related("touchpoint").annotate(
+        question_count=Count("questions"),
+        response_count=Coalesce(Subquery(responses, output_field=IntegerField()), 0),
+    )
 
 
 def survey_get(pk: int) -> Survey:

@@ -233,14 +233,3 @@ def public_survey(public_code: str) -> Survey | None:
 def kiosk_get(key: str) -> Kiosk | None:
     """The active kiosk with this key (a retired tablet's key names nothing)."""
     return Kiosk.objects.select_related("survey").filter(key=key or "-", active=True).first()
-
-
-def refusal_code(exc: ValidationError) -> str:
-    """The code a service gave its refusal ("rate", "closed", …), wherever it was put."""
-    if getattr(exc, "code", None):
-        return exc.code
-    for errors in getattr(exc, "error_dict", {}).values():
-        for error in errors:
-            if error.code:
-                return error.code
-    return ""

@@ -177,7 +177,7 @@ def _step_post(request, answering, language: str, *, now):
         except ValidationError as exc:
             if "token" in exc.message_dict:
                 again = steps.answering_open(invitation.token, now=timezone.now())
-                kind = again.refusal or steps.refusal_code(exc) or "used"
+                kind = again.refusal or feedback_services.refusal_code(exc) or "used"
                 return _unavailable(request, kind, invitation=invitation)
             problems = exc.message_dict
         else:
@@ -330,7 +330,7 @@ def survey_qr(request, public_code):
                     public_code=public_code, language=language
                 )
             except ValidationError as exc:
-                return _unavailable(request, steps.refusal_code(exc) or "closed")
+                return _unavailable(request, feedback_services.refusal_code(exc) or "closed")
             return _see_other(reverse("portal:survey", kwargs={"token": invitation.token}))
         if survey.status != Survey.Status.OPEN:
             return _unavailable(request, "closed")
@@ -384,8 +384,7 @@ def kiosk(request, key):
             try:
                 invitation = feedback_services.kiosk_invitation_create(key=key, language=language)
             except ValidationError as exc:
-                # The kiosk exists, so a refusal about it is its rate limit.
-                code = steps.refusal_code(exc) or ("rate" if "kiosk" in exc.message_dict else "")
+                code = feedback_services.refusal_code(exc)  # "rate", or "closed"
                 return _unavailable(request, code or "closed", kiosk=found)
             return _see_other(reverse("portal:survey", kwargs={"token": invitation.token}))
         if found.survey.status != Survey.Status.OPEN:
