@@ -16,12 +16,16 @@ class FeedbackConfig(AppConfig):
 
     def ready(self):
         from cxcore.customers.queries import timeline_source_register
+        from cxcore.customers.signals import customer_merged
         from cxcore.feedback.queries import customer_responses_timeline, invitation_placeholders
+        from cxcore.feedback.services import responses_follow_merge
         from cxcore.interactions.signals import interactions_recorded
         from cxcore.membrane.backends import placeholder_filler_register
 
         # An invitation's message carries the customer's own survey link and code; the
-        # customer's timeline shows their answers; new interactions wake survey triggers.
+        # customer's timeline shows their answers, which follow a merge; new interactions
+        # wake survey triggers.
         placeholder_filler_register(invitation_placeholders, ("survey_link", "survey_code"))
         timeline_source_register(customer_responses_timeline)
+        customer_merged.connect(responses_follow_merge, dispatch_uid="feedback-merge")
         interactions_recorded.connect(_interactions_recorded, dispatch_uid="feedback-triggers")

@@ -644,6 +644,20 @@ def invitation_request(
     return invitation
 
 
+def responses_follow_merge(*, survivor, merged, actor: Actor, **_signal) -> None:
+    """A merged customer's invitations and answers belong to the survivor from now on."""
+    Invitation.objects.filter(customer=merged).update(customer=survivor)
+    moved = Response.objects.filter(customer=merged).update(customer=survivor)
+    if moved:
+        audit_record(
+            actor=actor,
+            action="responses_moved",
+            target=f"customer:{merged.pk}",
+            customer_id=survivor.pk,
+            changes={"responses": moved},
+        )
+
+
 # --- answers collected elsewhere: bulk import ----------------------------------------------------
 
 IMPORT_MAX_ITEMS = 5000

@@ -264,3 +264,20 @@ class TimelineTests(ApiTestCase):
         self.assertEqual(page.status_code, 200)
         self.assertContains(page, "NPS 2/10")
         self.assertNotContains(page, "alert(1)")
+
+
+class MergeTests(BaseTestCase):
+    def test_answers_follow_a_merge_to_the_survivor(self):
+        from cxcore.customers.services import customer_merge
+
+        make_touchpoint("delivery")
+        survey = open_survey()
+        survivor = make_customer("Léa", "Roux", email="lea@example.org")
+        merged = make_customer("Lea", "Roux", email="lea.roux@example.org")
+        invitation = services.invitation_create(survey=survey, channel="web", customer=merged)
+        services.response_submit(token=invitation.token, answers={"nps": 9}, complete=True)
+        customer_merge(actor=Actor(user=self.manager), survivor=survivor, merged=merged)
+        self.assertEqual(Response.objects.get().customer, survivor)
+        invitation.refresh_from_db()
+        self.assertEqual(invitation.customer, survivor)
+        self.assertTrue(AuditEntry.objects.filter(action="responses_moved").exists())
