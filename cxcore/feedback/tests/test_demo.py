@@ -34,6 +34,8 @@ class DemoFeedbackTests(BaseTestCase):
         self.assertEqual(self.summary["responses"], Response.objects.count())
         self.assertGreater(Response.objects.count(), 50)
         self.assertGreater(Invitation.objects.count(), Response.objects.count())
+        # Every demo answer was an invitation's, so response rates are real.
+        self.assertFalse(Response.objects.filter(invitation__isnull=True).exists())
         self.assertGreaterEqual(len(set(Response.objects.values_list("channel", flat=True))), 4)
         late = Response.objects.filter(interaction__outcome="late", nps__isnull=False)
         on_time = Response.objects.filter(interaction__outcome="on_time", nps__isnull=False)
