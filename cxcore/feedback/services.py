@@ -664,6 +664,7 @@ IMPORT_MAX_ITEMS = 5000
 IMPORT_FIELDS = (
     "source",
     "external_id",
+    "invitation",
     "customer",
     "interaction",
     "channel",
@@ -715,6 +716,12 @@ def _import_item_clean(survey: Survey, n: int, raw, problems: dict) -> dict | No
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             problems[f"{at}.{name}"] = _("Give the id, a whole number.")
         item[name] = value
+    # The short code printed on a paper questionnaire (or sent in a letter): the answer is
+    # that invitation's, with its customer and interaction.
+    code = raw.get("invitation")
+    if code is not None and not isinstance(code, str):
+        problems[f"{at}.invitation"] = _("Give the invitation's short code.")
+    item["invitation"] = short_code_normalise(code) if isinstance(code, str) else None
     try:
         item["answers"] = answers_clean(survey, raw.get("answers"), complete=True)
     except ValidationError as exc:
@@ -756,11 +763,36 @@ def responses_import(*, actor: Actor, survey: Survey, items: list) -> dict:
     interactions = Interaction.objects.in_bulk(
         {i["interaction"] for i in cleaned if i["interaction"]}
     )
+    invitations = {
+        invitation.short_code: invitation
+        for invitation in Invitation.objects.filter(
+            short_code__in={i["invitation"] for i in cleaned if i["invitation"]}
+        ).select_related("interaction", "response")
+    }
     for item in cleaned:
+        at = f"items.{item['n']}"
         if item["customer"] and item["customer"] not in customers:
-            problems[f"items.{item['n']}.customer"] = _("No customer has this id.")
+            problems[f"{at}.customer"] = _("No customer has this id.")
         if item["interaction"] and item["interaction"] not in interactions:
-            problems[f"items.{item['n']}.interaction"] = _("No interaction has this id.")
+            problems[f"{at}.interaction"] = _("No interaction has this id.")
+        if item["invitation"]:
+            invitation = invitations.get(item["invitation"])
+            answered = getattr(invitation, "response", None) if invitation else None
+            if invitation is None:
+                problems[f"{at}.invitation"] = _("No invitation has this code.")
+            elif invitation.survey_id != survey.pk:
+                problems[f"{at}.invitation"] = _("This invitation is another survey's.")
+            elif answered is not None and (answered.source, answered.external_id) != (
+                item.get("source"),
+                item.get("external_id"),
+            ):
+                problems[f"{at}.invitation"] = _("This invitation was already answered.")
+            else:
+                item["invitation"] = invitation
+                if invitation.interaction_id:
+                    interactions[invitation.interaction_id] = invitation.interaction
+                    item["interaction"] = item["interaction"] or invitation.interaction_id
+                item["customer"] = item["customer"] or invitation.customer_id
     if problems:
         raise ValidationError(problems)
     for _attempt in range(2):
@@ -794,6 +826,7 @@ def _responses_import_write(
         responses.append(
             Response(
                 survey=survey,
+                invitation=item["invitation"] or None,
                 customer_id=item["customer"] or (interaction.customer_id if interaction else None),
                 interaction=interaction,
                 touchpoint_id=interaction.touchpoint_id if interaction else survey.touchpoint_id,

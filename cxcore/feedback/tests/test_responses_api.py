@@ -196,6 +196,42 @@ class ImportApiTests(ApiTestCase):
         self.assertFalse(Response.objects.exists())
         self.assertFalse(Answer.objects.exists())
 
+    def test_paper_answers_scanned_elsewhere_name_their_invitation_by_code(self):
+        invitation = services.invitation_create(
+            survey=self.survey, channel="paper", interaction=self.interaction
+        )
+        code = services.short_code_display(invitation.short_code).lower()
+        first = self.call(self.manager, "post", self.path, {"items": [item(1, invitation=code)]})
+        self.assertEqual(first.status_code, 200, first.content)
+        response = Response.objects.get()
+        self.assertEqual(
+            (response.invitation, response.customer, response.interaction),
+            (invitation, self.customer, self.interaction),
+        )
+        replay = self.call(self.manager, "post", self.path, {"items": [item(1, invitation=code)]})
+        self.assertEqual(replay.json(), {"created": 0, "existing": 1})
+        other = open_survey()
+        foreign = services.invitation_create(survey=other, channel="paper")
+        refused = self.call(
+            self.manager,
+            "post",
+            self.path,
+            {
+                "items": [
+                    item(2, invitation=code),  # answered by r-1 already
+                    item(3, invitation="ZZZZZ-ZZZZZ"),
+                    item(4, invitation=foreign.short_code),
+                    item(5, invitation=12),
+                ]
+            },
+        )
+        self.assertEqual(refused.status_code, 422)
+        self.assertEqual(
+            {e["field"] for e in refused.json()["error"]["errors"]},
+            {f"items.{n}.invitation" for n in range(4)},
+        )
+        self.assertEqual(Response.objects.count(), 1)
+
     def test_drafts_and_roles_without_the_right_cannot_import(self):
         draft = services.survey_duplicate(actor=Actor(via="test"), survey=self.survey)
         response = self.call(
