@@ -268,8 +268,9 @@ class SurveyResultsTests(ResultsFixture, BaseTestCase):
             queries.survey_results(queries.survey_get(self.survey.pk))
         self.assertEqual(len(few), len(more))
         # Survey, questions, invitations, responses, median, two GROUP BYs of answers, partial
-        # answers taken off, CSAT by touchpoint, touchpoint names.
-        self.assertLessEqual(len(more), 10)
+        # answers taken off, CSAT by touchpoint, touchpoint names; on PostgreSQL also the
+        # transaction's SET LOCAL work_mem (and its savepoint inside a test's transaction).
+        self.assertLessEqual(len(more), 12 if connection.vendor == "postgresql" else 10)
 
 
 class CommentsQueryTests(ResultsFixture, BaseTestCase):
