@@ -62,7 +62,7 @@ from ingest import (
     checkpoint,
     count,
     cpu_busy_fraction,
-    database_recreate,
+    django_on_fresh_database,
     free_port,
     log,
     percentile,
@@ -1140,29 +1140,14 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     workdir = tempfile.TemporaryDirectory(prefix="cxcore-bench-feedback-")
     (Path(workdir.name) / "static").mkdir()  # empty: WhiteNoise wants the folder to exist
-    os.environ["DATABASE_URL"] = args.database_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "cxcore.settings"
-    os.environ["TASKS_BACKEND"] = DUMMY_TASKS
-    os.environ["DEBUG"] = "0"  # DEBUG would keep every query in memory
-    os.environ["ALLOWED_HOSTS"] = "testserver"  # Django's test client, part 2
-    os.environ["STATIC_MANIFEST"] = "0"  # no collectstatic: plain static URLs on the pages
-    os.environ["STATIC_ROOT"] = str(Path(workdir.name) / "static")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-
-    database_recreate(args.database_url)
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
+    django_on_fresh_database(
+        args.database_url,
+        ALLOWED_HOSTS="testserver",  # Django's test client, part 2
+        STATIC_MANIFEST="0",  # no collectstatic: plain static URLs on the pages
+        STATIC_ROOT=str(Path(workdir.name) / "static"),
+    )
     from django.utils import timezone
 
-    from cxcore.console.roles import roles_sync
-
-    assert settings.TASKS["default"]["BACKEND"] == DUMMY_TASKS
-    log(f"database {settings.DATABASES['default']['NAME']} created; migrating")
-    call_command("migrate", interactive=False, verbosity=0)
-    roles_sync()
     refs = surveys_create(reference_data_create())
     pg_version = count("SHOW server_version_num")
     pg_settings = server_settings()

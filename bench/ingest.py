@@ -137,6 +137,31 @@ def log(message: str) -> None:
 # --- database --------------------------------------------------------------------------------
 
 
+def django_on_fresh_database(url: str, **environ: str) -> None:
+    """Every benchmark's start: a bench database created again, Django set up on it with
+    queued (never run) tasks and no DEBUG, migrated, roles in place. `environ` adds settings."""
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "cxcore.settings"
+    os.environ["TASKS_BACKEND"] = DUMMY_TASKS  # what the bench queues is never run inline
+    os.environ["DEBUG"] = "0"  # DEBUG would keep every query in memory
+    os.environ.update(environ)
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+    database_recreate(url)
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from cxcore.console.roles import roles_sync
+
+    assert settings.TASKS["default"]["BACKEND"] == DUMMY_TASKS
+    log(f"database {settings.DATABASES['default']['NAME']} created; migrating")
+    call_command("migrate", interactive=False, verbosity=0)
+    roles_sync()
+
+
 def database_recreate(url: str) -> None:
     import psycopg
     from psycopg import sql
@@ -580,25 +605,7 @@ def table(lines: list[list[str]]) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    os.environ["DATABASE_URL"] = args.database_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "cxcore.settings"
-    os.environ["TASKS_BACKEND"] = DUMMY_TASKS  # score refreshes are queued, never run inline
-    os.environ["DEBUG"] = "0"  # DEBUG would keep every query in memory
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-
-    database_recreate(args.database_url)
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    from cxcore.console.roles import roles_sync
-
-    assert settings.TASKS["default"]["BACKEND"] == DUMMY_TASKS
-    log(f"database {settings.DATABASES['default']['NAME']} created; migrating")
-    call_command("migrate", interactive=False, verbosity=0)
-    roles_sync()
+    django_on_fresh_database(args.database_url)  # score refreshes are queued, never run
     touchpoints = reference_data_create()
     secret = api_user_create()
     pg_version = count("SHOW server_version_num")

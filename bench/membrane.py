@@ -50,11 +50,10 @@ from zoneinfo import ZoneInfo
 # Shared with the ingestion benchmark: database handling, checkpoints, percentiles, the table.
 from ingest import (
     DEFAULT_URL,
-    DUMMY_TASKS,
     checkpoint,
     count,
     cpu_busy_fraction,
-    database_recreate,
+    django_on_fresh_database,
     log,
     percentile,
     report_end,
@@ -761,30 +760,15 @@ def api_user_create() -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    os.environ["DATABASE_URL"] = args.database_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "cxcore.settings"
-    os.environ["TASKS_BACKEND"] = DUMMY_TASKS  # the campaign queues the sender; never run here
-    os.environ["EMAIL_BACKEND"] = LOCMEM_EMAIL
-    os.environ["DEBUG"] = "0"  # DEBUG would keep every query in memory
-    os.environ["ALLOWED_HOSTS"] = "testserver"  # Django's test client
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
     # WhiteNoise warns that collectstatic never ran; the API answers need no static files.
     warnings.filterwarnings("ignore", message="No directory at")
-
-    database_recreate(args.database_url)
-    import django
-
-    django.setup()
+    # The campaign queues the sender, never run here; Django's test client is "testserver".
+    django_on_fresh_database(
+        args.database_url, EMAIL_BACKEND=LOCMEM_EMAIL, ALLOWED_HOSTS="testserver"
+    )
     from django.conf import settings
-    from django.core.management import call_command
 
-    from cxcore.console.roles import roles_sync
-
-    assert settings.TASKS["default"]["BACKEND"] == DUMMY_TASKS
     assert settings.EMAIL_BACKEND == LOCMEM_EMAIL
-    log(f"database {settings.DATABASES['default']['NAME']} created; migrating")
-    call_command("migrate", interactive=False, verbosity=0)
-    roles_sync()
     secret = api_user_create()
     moment = bench_moment()
     refs = reference_data_create(moment)
