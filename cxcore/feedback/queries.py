@@ -491,24 +491,24 @@ def survey_comments(
 # --- invitations, responses one by one, the customer's timeline --------------------------------
 
 
-def invitation_url(invitation) -> str:
+def _survey_url(token: str) -> str:
     from django.conf import settings
     from django.urls import reverse
 
-    return settings.SITE_URL.rstrip("/") + reverse("portal:survey", args=[invitation.token])
+    return settings.SITE_URL.rstrip("/") + reverse("portal:survey", args=[token])
+
+
+def invitation_url(invitation) -> str:
+    return _survey_url(invitation.token)
 
 
 def invitation_placeholders(decision_ids: list[int]) -> dict[int, dict[str, str]]:
     """The survey link and code each sent invitation fills in its message ("{survey_link}")."""
-    from django.conf import settings
-    from django.urls import reverse
-
     from cxcore.feedback.services import short_code_display
 
-    base = settings.SITE_URL.rstrip("/")
     return {
         decision_id: {
-            "survey_link": base + reverse("portal:survey", args=[token]),
+            "survey_link": _survey_url(token),
             "survey_code": short_code_display(code),
         }
         for decision_id, token, code in Invitation.objects.filter(

@@ -11,6 +11,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 from django.utils import timezone
+from django.utils.translation import gettext, override
 
 from cxcore.customers.tests.factories import make_customer
 from cxcore.feedback import services
@@ -223,8 +224,13 @@ class SmsReplyTests(BaseTestCase):
     def test_a_reply_that_is_not_a_score_gets_a_clear_answer_in_the_customers_language(self):
         reply = self.post({"from": "+33612345678", "text": "onze"}).json()
         self.assertEqual(reply["status"], "invalid")
-        self.assertIn("0", reply["reply"])
-        self.assertIn("10", reply["reply"])
+        with override("fr"):
+            expected = gettext("Please reply with a number from %(low)d to %(high)d.") % {
+                "low": 0,
+                "high": 10,
+            }
+        self.assertEqual(reply["reply"], expected)
+        self.assertNotEqual(expected, "Please reply with a number from 0 to 10.")  # French
         self.assertEqual(
             self.post({"from": "+33612345678", "text": "11"}).json()["status"], "invalid"
         )
