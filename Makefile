@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-sqlite test-postgres bench lint format setup messages clean
+.PHONY: demo test test-sqlite test-postgres bench lint format setup messages clean train-text
 
 $(VENV)/.installed: requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cxcore needs Python 3.11 or newer")'
@@ -33,6 +33,11 @@ bench: setup
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/membrane.py
 	$(BIN)/python bench/feedback.py
+	$(BIN)/python bench/text.py
+
+# Retrains the shipped sentiment model (cxcore/text/data/sentiment.json) from ../shared's reviews.
+train-text: setup
+	$(BIN)/cxcore text train --data ../shared/data/reviews
 
 lint: setup
 	$(BIN)/ruff check .
