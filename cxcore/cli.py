@@ -1,4 +1,4 @@
-"""The `cxcore` command for operators: demo, serve, worker, import, createadmin, seed."""
+"""The `cxcore` command for operators: demo, serve, worker, import, createadmin, seed, text."""
 
 from __future__ import annotations
 
@@ -229,6 +229,45 @@ def cmd_seed(args) -> int:
     return 0
 
 
+def cmd_text_analyse(args) -> int:
+    _django()
+    from cxcore.lib.progress import Progress
+    from cxcore.text.services import CsvTextError, csv_analyse
+
+    _migrate()
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"{path}: no such file", file=sys.stderr)
+        return 2
+    output = Path(args.output) if args.output else path.with_name(f"{path.stem}-analysed.csv")
+    if output.resolve() == path.resolve():
+        print(f"{output}: would overwrite the file being read; choose --output", file=sys.stderr)
+        return 2
+    # Written aside, then renamed: a refused file leaves no half-written output behind.
+    partial = output.with_name(f".{output.name}.partial")
+    progress = Progress(f"Analysing {path.name}", unit="texts")
+    try:
+        with (
+            path.open(encoding="utf-8-sig", newline="") as source,
+            partial.open("w", encoding="utf-8", newline="") as target,
+        ):
+            count = csv_analyse(source, target, column=args.column, progress=progress.update)
+    except CsvTextError as exc:
+        partial.unlink(missing_ok=True)
+        print(f"{path}: {exc}", file=sys.stderr)
+        return 2
+    partial.replace(output)
+    progress.finish()
+    print(f"{count:,} texts analysed in {progress.elapsed:.1f}s; wrote {output}.")
+    return 0
+
+
+def cmd_text_train(args) -> int:
+    from cxcore.text.train import main as train_main
+
+    return train_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cxcore", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -270,6 +309,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inter.add_argument("--errors", help="where to write the error report (CSV)")
     inter.set_defaults(func=cmd_import)
+
+    text = sub.add_parser("text", help="text analysis: sentiment and topics, French and English")
+    text_sub = text.add_subparsers(dest="what", required=True)
+    analyse = text_sub.add_parser(
+        "analyse",
+        help="read the texts of a CSV file; write it again with language, sentiment, score "
+        "and topics columns",
+    )
+    analyse.add_argument("file")
+    analyse.add_argument("--column", default="text", help="the column holding the texts")
+    analyse.add_argument("--output", help="where to write (default: FILE-analysed.csv)")
+    analyse.set_defaults(func=cmd_text_analyse)
+    train = text_sub.add_parser("train", help="train the shipped sentiment model from reviews")
+    train.add_argument(
+        "--data", default="../shared/data/reviews", metavar="DIR", help="reviews (CSV files)"
+    )
+    train.add_argument("--output", metavar="PATH", help="where to write the model (JSON)")
+    train.add_argument("--version", help="the model's version (default: from the data)")
+    train.set_defaults(func=cmd_text_train)
 
     seed = sub.add_parser("seed", help="generate synthetic data (benchmarks)")
     seed.add_argument("--customers", type=int, default=5000)

@@ -51,6 +51,7 @@ from cxcore.membrane.models import (
     Message,
     Preference,
 )
+from cxcore.text.services import analyses_store_all
 
 ACTOR = Actor(via="demo")
 SOURCE = "demo"
@@ -1222,6 +1223,8 @@ def demo_seed(
     live_ids = list(dict.fromkeys(c for c in customer_ids if c is not None))
     summary.update(demo_membrane(seed=seed, now=now, customer_ids=live_ids))
     summary.update(demo_feedback(seed=seed, now=now))
+    # Comments and notes are read now, so the demo opens with their sentiment and topics.
+    summary["texts_analysed"] = analyses_store_all()["analysed"]
     return summary
 
 

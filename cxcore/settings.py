@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "cxcore.interactions",
     "cxcore.membrane",
     "cxcore.feedback",
+    "cxcore.text",
     "cxcore.portal",
     "cxcore.api",
     "cxcore.console",

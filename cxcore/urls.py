@@ -14,6 +14,7 @@ urlpatterns = [
     path("tokens/", include("cxcore.api.urls")),
     path("membrane/", include("cxcore.membrane.urls")),
     path("surveys/", include("cxcore.feedback.urls")),
+    path("text/", include("cxcore.text.urls")),
     path("", include("cxcore.portal.urls")),
     path("hooks/sms/inbound", sms_inbound, name="sms_inbound"),
     path("api/", api.urls),

@@ -25,8 +25,10 @@ from cxcore.customers.api import router as customers_router  # noqa: E402
 from cxcore.feedback.api import router as feedback_router  # noqa: E402
 from cxcore.interactions.api import router as interactions_router  # noqa: E402
 from cxcore.membrane.api import router as membrane_router  # noqa: E402
+from cxcore.text.api import router as text_router  # noqa: E402
 
 api.add_router("/", customers_router)
 api.add_router("/", interactions_router)
 api.add_router("/", membrane_router)
 api.add_router("/", feedback_router)
+api.add_router("/", text_router)

@@ -28,6 +28,7 @@ NAVIGATION = [
     ("membrane:home", _("Membrane"), "membrane.view_policysetting", "membrane:"),
     ("membrane:campaigns", _("Campaigns"), "membrane.view_campaign", "membrane:campaign"),
     ("feedback:surveys", _("Surveys"), "feedback.view_survey", "feedback:"),
+    ("text:topics", _("Topics"), "text.view_topic", "text:"),
     ("api:tokens", _("API tokens"), "api.add_apitoken", "api:token"),
     ("customers:audit", _("Audit log"), "customers.view_auditentry", "customers:audit"),
 ]

@@ -50,6 +50,11 @@ _READ_CAMPAIGNS = [
     "membrane.view_campaign",
     "membrane.view_policysetting",
 ]
+# Text analysis: whoever reads comments or results sees the topic taxonomy; analysts and
+# administrators shape it; reading texts on demand (API) and models are analytical work.
+_READ_TOPICS = ["text.view_topic"]
+_TOPICS = ["text.view_topic", "text.add_topic", "text.change_topic", "text.delete_topic"]
+_ANALYSE_TEXT = ["text.analyse_text", "text.view_sentimentmodel"]
 _REFERENCE_ADMIN = [
     f"interactions.{verb}_{model}"
     for model in ("touchpoint", "team", "partner", "site", "employee")
@@ -73,6 +78,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _SURVEYS
     + _READ_RESPONSES
     + _ENTER_RESPONSES
+    + _TOPICS
+    + _ANALYSE_TEXT
+    + ["text.add_sentimentmodel", "text.change_sentimentmodel"]
     + [
         "customers.merge_customer",
         "customers.export_customer",
@@ -94,6 +102,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _SURVEYS
     + _READ_RESPONSES
     + _ENTER_RESPONSES
+    + _READ_TOPICS
+    + _ANALYSE_TEXT
     + ["customers.merge_customer", "customers.export_customer"],
     # Agents talk to customers: they see and correct contact details, and log interactions.
     "agent": _READ_CUSTOMERS
@@ -104,6 +114,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _READ_SURVEYS
     + _READ_RESPONSES
     + _ENTER_RESPONSES
+    + _READ_TOPICS
     + ["interactions.add_interaction"],
     # Analysts and marketers work on patterns and segments, never on names or contact details.
     "analyst": _READ_CUSTOMERS
@@ -112,9 +123,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _TOKENS
     + _READ_CAMPAIGNS
     + _READ_SURVEYS
-    + _READ_RESPONSES,
+    + _READ_RESPONSES
+    + _TOPICS
+    + _ANALYSE_TEXT,
     # Marketers plan messages and campaigns and see their counts, never one customer's consent.
-    "marketer": _READ_CUSTOMERS + _SEGMENTS + _READ_INTERACTIONS + _CAMPAIGNS + _READ_SURVEYS,
+    "marketer": _READ_CUSTOMERS
+    + _SEGMENTS
+    + _READ_INTERACTIONS
+    + _CAMPAIGNS
+    + _READ_SURVEYS
+    + _READ_TOPICS,
     # Auditors check promises at touchpoints (mystery shopping); they need no customer at all.
     "auditor": ["interactions.view_touchpoint"],
 }

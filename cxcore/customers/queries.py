@@ -96,57 +96,157 @@ class TimelineEvent:
     # says of them; the nucleus renders them without knowing what they are.
     template: str = ""
     data: dict = field(default_factory=dict)
+    # What areas above add to any event (a note's sentiment and topics): dicts with the
+    # "template" that shows them, rendered after the event.
+    annotations: list[dict] = field(default_factory=list)
 
 
 # Areas above add their events (survey responses…) from their AppConfig.ready():
-# source(customer, limit, before) -> up to `limit` events, newest first.
+# source(customer, limit, before) -> up to `limit` events, newest first. A source registered
+# as narrowable also takes filters= and keeps only its rows that `timeline_narrow` keeps.
 TimelineSource = Callable[[Customer, int, datetime | None], list[TimelineEvent]]
 TIMELINE_SOURCES: list[TimelineSource] = []
+NARROWABLE_SOURCES: set[TimelineSource] = set()
 
 
-def timeline_source_register(source: TimelineSource) -> None:
+def timeline_source_register(source: TimelineSource, *, narrowable: bool = False) -> None:
     if source not in TIMELINE_SOURCES:
         TIMELINE_SOURCES.append(source)
+    if narrowable:
+        NARROWABLE_SOURCES.add(source)
+
+
+@dataclass(frozen=True)
+class TimelineFilter:
+    """A way an area above narrows the timeline (the text area: a sentiment, a topic).
+
+    `narrow(queryset, value)` keeps the interactions, or an area's own rows, that match;
+    `choices()` lists the values offered on the customer page.
+    """
+
+    name: str  # the query parameter
+    label: str
+    choices: Callable[[], list[tuple[str, str]]]
+    narrow: Callable[[QuerySet, str], QuerySet]
+
+
+TIMELINE_FILTERS: dict[str, TimelineFilter] = {}
+# Areas above annotate the events of a page once it is cut: annotator(events) -> None.
+TIMELINE_ANNOTATORS: list[Callable[[list[TimelineEvent]], None]] = []
+
+
+def timeline_filter_register(timeline_filter: TimelineFilter) -> None:
+    TIMELINE_FILTERS[timeline_filter.name] = timeline_filter
+
+
+def timeline_annotator_register(annotator: Callable[[list[TimelineEvent]], None]) -> None:
+    if annotator not in TIMELINE_ANNOTATORS:
+        TIMELINE_ANNOTATORS.append(annotator)
+
+
+def timeline_filters_read(params) -> dict[str, str]:
+    """The timeline filters a request asks for: registered names with a value."""
+    return {
+        name: str(params.get(name, "")).strip()
+        for name in TIMELINE_FILTERS
+        if str(params.get(name, "")).strip()
+    }
+
+
+def timeline_filter_fields(filters: dict[str, str]) -> list[dict]:
+    """The filters the customer page offers, with their choices and the values chosen."""
+    return [
+        {
+            "name": f.name,
+            "label": f.label,
+            "choices": f.choices(),
+            "value": filters.get(f.name, ""),
+        }
+        for f in TIMELINE_FILTERS.values()
+    ]
+
+
+def timeline_narrow(queryset: QuerySet, filters: dict[str, str]) -> QuerySet:
+    """The rows of `queryset` (interactions, or an area's own) that every filter keeps."""
+    for name, value in filters.items():
+        queryset = TIMELINE_FILTERS[name].narrow(queryset, value)
+    return queryset
+
+
+def _timeline_interactions(customer: Customer, limit: int, before, filters: dict) -> list:
+    from cxcore.interactions.models import Interaction
+    from cxcore.interactions.queries import interactions_for_customer
+
+    if not filters:
+        return interactions_for_customer(customer.pk, limit=limit, before=before)
+    qs = timeline_narrow(Interaction.objects.filter(customer_id=customer.pk), filters)
+    if before is not None:
+        qs = qs.filter(occurred_at__lt=before)
+    return list(
+        qs.select_related("touchpoint", "employee", "team", "partner", "site").order_by(
+            "-occurred_at", "-id"
+        )[:limit]
+    )
 
 
 def customer_timeline(
-    customer: Customer, *, limit: int = 50, before: datetime | None = None
+    customer: Customer,
+    *,
+    limit: int = 50,
+    before: datetime | None = None,
+    filters: dict[str, str] | None = None,
 ) -> list[TimelineEvent]:
     """Interactions, merges and declarations, newest first; `before` pages back in time.
 
-    Returns up to limit + 1 events: the extra one only says that older events exist.
+    `filters` (from `timeline_filters_read`) keep only the events they match: merges and
+    declarations match none. Returns up to limit + 1 events: the extra one only says that
+    older events exist.
     """
-    from cxcore.interactions.queries import interactions_for_customer
-
+    filters = {name: value for name, value in (filters or {}).items() if name in TIMELINE_FILTERS}
     events = [
         TimelineEvent(i.occurred_at, "interaction", i)
-        for i in interactions_for_customer(customer.pk, limit=limit + 1, before=before)
+        for i in _timeline_interactions(customer, limit + 1, before, filters)
     ]
-    merges = CustomerMerge.objects.filter(Q(survivor=customer) | Q(merged=customer))
-    attributes = customer.attributes.all()
-    if before is not None:
-        merges = merges.filter(merged_at__lt=before)
-        attributes = attributes.filter(declared_at__lt=before)
-    for merge in merges.select_related("survivor", "merged", "merged_by"):
-        kind = "merge_in" if merge.survivor_id == customer.pk else "merge_out"
-        events.append(TimelineEvent(merge.merged_at, kind, merge))
-    for attribute in attributes:
-        events.append(TimelineEvent(attribute.declared_at, "attribute", attribute))
+    if not filters:
+        merges = CustomerMerge.objects.filter(Q(survivor=customer) | Q(merged=customer))
+        attributes = customer.attributes.all()
+        if before is not None:
+            merges = merges.filter(merged_at__lt=before)
+            attributes = attributes.filter(declared_at__lt=before)
+        for merge in merges.select_related("survivor", "merged", "merged_by"):
+            kind = "merge_in" if merge.survivor_id == customer.pk else "merge_out"
+            events.append(TimelineEvent(merge.merged_at, kind, merge))
+        for attribute in attributes:
+            events.append(TimelineEvent(attribute.declared_at, "attribute", attribute))
     for source in TIMELINE_SOURCES:
-        events.extend(source(customer, limit + 1, before))
+        if not filters:
+            events.extend(source(customer, limit + 1, before))
+        elif source in NARROWABLE_SOURCES:
+            events.extend(source(customer, limit + 1, before, filters=filters))
     events.sort(key=lambda event: event.at, reverse=True)
-    return events[: limit + 1]
+    events = events[: limit + 1]
+    for annotate in TIMELINE_ANNOTATORS:
+        annotate(events)
+    return events
 
 
-def timeline_page(customer: Customer, *, before: datetime | None = None, size: int = 50) -> dict:
-    events = customer_timeline(customer, limit=size, before=before)
+def timeline_page(
+    customer: Customer,
+    *,
+    before: datetime | None = None,
+    size: int = 50,
+    filters: dict[str, str] | None = None,
+) -> dict:
+    events = customer_timeline(customer, limit=size, before=before, filters=filters)
     return {
         "timeline": events[:size],
         "timeline_older": events[size - 1].at if len(events) > size else None,
     }
 
 
-def customer_page(customer: Customer, *, before: datetime | None = None) -> dict:
+def customer_page(
+    customer: Customer, *, before: datetime | None = None, filters: dict[str, str] | None = None
+) -> dict:
     return {
         "contact_points": list(customer.contact_points.order_by("kind", "system", "value")),
         "attributes": list(customer.attributes.order_by("key")),
@@ -156,7 +256,7 @@ def customer_page(customer: Customer, *, before: datetime | None = None) -> dict
                 status=IdentityConflict.Status.OPEN,
             ).select_related("customer", "other_customer")
         ),
-        **timeline_page(customer, before=before),
+        **timeline_page(customer, before=before, filters=filters),
         "interaction_count": customer.interactions.count(),
     }
 

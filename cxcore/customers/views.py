@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -110,29 +112,34 @@ def customer_detail(request, pk: int):
     before = parse_datetime(request.GET.get("before", "").replace(" ", "+"))
     if before is not None and timezone.is_naive(before):
         before = None
+    filters = queries.timeline_filters_read(request.GET)
     if before is not None and is_htmx(request):
         # The next page of the timeline only; the page itself was already audited.
         context = {
             "customer": customer,
             "personal": request.user.has_perm("customers.view_personal_data"),
             "older_page": True,
-            **queries.timeline_page(customer, before=before),
+            "timeline_query": urlencode(filters),
+            **queries.timeline_page(customer, before=before, filters=filters),
         }
         return render(request, "customers/detail.html#timeline_events", context)
     if request.user.has_perm("customers.view_personal_data"):
         services.audit_record(
             actor=Actor.from_request(request), action="view", target="customer", customer_id=pk
         )
-    return _detail_page(request, customer, before=before)
+    return _detail_page(request, customer, before=before, filters=filters)
 
 
-def _detail_page(request, customer, *, status: int = 200, before=None, **forms):
+def _detail_page(request, customer, *, status: int = 200, before=None, filters=None, **forms):
     """The customer page; forms given here (with their errors) replace the blank ones."""
+    filters = filters or {}
     context = {
         "customer": customer,
         "personal": request.user.has_perm("customers.view_personal_data"),
         "older_page": before is not None,
-        **queries.customer_page(customer, before=before),
+        "timeline_filters": queries.timeline_filter_fields(filters),
+        "timeline_query": urlencode(filters),
+        **queries.customer_page(customer, before=before, filters=filters),
         "profile_form": ProfileForm(
             initial={name: getattr(customer, name) for name in services.PROFILE_FIELDS}
         ),

@@ -292,6 +292,8 @@ def surveys_comments(
     survey_id: int,
     question: str = "",
     nps_category: str = "",
+    sentiment: str = "",
+    topic: str = "",
     search: str = "",
     date_from: date | None = None,
     date_to: date | None = None,
@@ -300,6 +302,12 @@ def surveys_comments(
     limit: int = Query(50, ge=1, le=200),  # noqa: B008 - ninja's way to bound a parameter
     offset: int = Query(0, ge=0),  # noqa: B008
 ):
+    """Each comment has its `sentiment`, `score` and `topics` once the text area has read it
+    (null, null and [] until then); `sentiment` and `topic` (a topic's code, its sub-topics
+    included) keep the comments read so."""
+    from cxcore.text import queries as text_queries
+    from cxcore.text.models import Sentiment
+
     require(request, "feedback.view_response")
     survey = _survey(survey_id)
     filters = _results_filters(
@@ -322,17 +330,32 @@ def surveys_comments(
             % {"category": nps_category, "choices": ", ".join(NPS_CATEGORY_NAMES)},
             "nps_category",
         )
+    if sentiment and sentiment not in Sentiment.values:
+        raise ApiError(
+            422,
+            "invalid",
+            _("Unknown sentiment %(sentiment)s; use one of: %(choices)s.")
+            % {"sentiment": sentiment, "choices": ", ".join(Sentiment.values)},
+            "sentiment",
+        )
+    if topic and not text_queries.topic_exists(topic):
+        raise ApiError(422, "invalid", _("No topic has the code %s.") % topic, "topic")
     qs = queries.survey_comments(
         survey,
         question_key=question or None,
         nps_category=nps_category or None,
+        sentiment=sentiment or None,
+        topic=topic or None,
         search=search,
         **filters,
     )
     page = list(qs[offset : offset + limit + 1])
     personal = request.user.has_perm("customers.view_personal_data")
+    readings = text_queries.analyses_display(
+        text_queries.answer_analysis(answer) for answer in page[:limit]
+    )
     items = []
-    for answer in page[:limit]:
+    for answer, reading in zip(page[:limit], readings, strict=True):
         response = answer.response
         item = {
             "id": answer.pk,
@@ -345,6 +368,12 @@ def surveys_comments(
             "touchpoint": response.touchpoint.code if response.touchpoint_id else None,
             "channel": response.channel,
             "language": response.language,
+            "sentiment": reading["sentiment"] if reading else None,
+            "score": reading["score"] if reading else None,
+            "topics": [
+                {"code": t["code"], "name": t["name"]}
+                for t in (reading["topics"] if reading else [])
+            ],
         }
         if personal:
             item["customer"] = response.customer.reference if response.customer_id else None

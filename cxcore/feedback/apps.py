@@ -26,6 +26,6 @@ class FeedbackConfig(AppConfig):
         # customer's timeline shows their answers, which follow a merge; new interactions
         # wake survey triggers.
         placeholder_filler_register(invitation_placeholders, ("survey_link", "survey_code"))
-        timeline_source_register(customer_responses_timeline)
+        timeline_source_register(customer_responses_timeline, narrowable=True)
         customer_merged.connect(responses_follow_merge, dispatch_uid="feedback-merge")
         interactions_recorded.connect(_interactions_recorded, dispatch_uid="feedback-triggers")

@@ -456,8 +456,15 @@ def survey_comments(
     search: str = "",
     date_from=None,
     date_to=None,
+    sentiment=None,
+    topic=None,
 ) -> QuerySet[Answer]:
-    """Free-text answers of complete responses, newest first, with what a list shows."""
+    """Free-text answers of complete responses, newest first, with what a list shows.
+
+    Each comes with its reading by the text area, `answer.analysis` (None until read):
+    sentiment, score and `topic_codes` (`cxcore.text.queries.analysis_display` names them).
+    `sentiment` and `topic` (a topic's code, its sub-topics included) keep the comments read so.
+    """
     # The questions by id (prefetched with the survey): the planner then knows how many
     # answers they hold and walks the newest responses first instead of sorting them all.
     question_ids = [
@@ -477,7 +484,9 @@ def survey_comments(
                 date_to=date_to,
             )[1]
         )
-        .select_related("question", "response", "response__customer", "response__touchpoint")
+        .select_related(
+            "question", "response", "response__customer", "response__touchpoint", "analysis"
+        )
         .order_by("-response__completed_at", "-id")
     )
     if nps_category:
@@ -485,6 +494,10 @@ def survey_comments(
     search = (search or "").strip()
     if search:
         qs = qs.filter(text__icontains=search)
+    if sentiment or topic:
+        from cxcore.text.queries import answers_filter
+
+        qs = answers_filter(qs, sentiment=sentiment, topic=topic)
     return qs
 
 
@@ -551,11 +564,14 @@ def answers_by_key(response: Response) -> dict:
     return out
 
 
-def customer_responses_timeline(customer, limit: int, before=None) -> list:
-    """A customer's survey answers as timeline events, newest first (partial ones included)."""
+def customer_responses_timeline(customer, limit: int, before=None, filters=None) -> list:
+    """A customer's survey answers as timeline events, newest first (partial ones included).
+
+    `filters` (the timeline's: a sentiment, a topic) keep the responses whose comments match.
+    """
     from django.db.models.functions import Coalesce
 
-    from cxcore.customers.queries import TimelineEvent
+    from cxcore.customers.queries import TimelineEvent, timeline_narrow
 
     qs = (
         Response.objects.filter(customer=customer)
@@ -566,6 +582,8 @@ def customer_responses_timeline(customer, limit: int, before=None) -> list:
     )
     if before is not None:
         qs = qs.filter(at__lt=before)
+    if filters:
+        qs = timeline_narrow(qs, filters)
     return [
         TimelineEvent(
             response.at,

@@ -18,6 +18,8 @@ from cxcore.feedback import exports, queries
 from cxcore.feedback.models import AnswerChannel, QuestionType, Survey
 from cxcore.interactions.models import Touchpoint
 from cxcore.lib.actor import Actor
+from cxcore.text import queries as text_queries
+from cxcore.text.models import Sentiment
 
 COMMENTS_PER_PAGE = 50
 NPS_CATEGORY_CHOICES = [
@@ -71,9 +73,25 @@ class CommentsFilterForm(ResultsFilterForm):
         choices=[("", gettext_lazy("All")), *NPS_CATEGORY_CHOICES],
         required=False,
     )
+    sentiment = forms.ChoiceField(
+        label=gettext_lazy("Sentiment"),
+        choices=[("", gettext_lazy("All")), *Sentiment.choices],
+        required=False,
+    )
+    topic = forms.ChoiceField(label=gettext_lazy("Topic"), required=False)
     q = forms.CharField(label=gettext_lazy("Search"), required=False, max_length=200)
 
-    field_order = ["question", "nps_category", "touchpoint", "channel", "date_from", "date_to", "q"]
+    field_order = [
+        "question",
+        "nps_category",
+        "sentiment",
+        "topic",
+        "touchpoint",
+        "channel",
+        "date_from",
+        "date_to",
+        "q",
+    ]
 
     def __init__(self, *args, survey: Survey, **kwargs):
         super().__init__(*args, **kwargs)
@@ -82,6 +100,7 @@ class CommentsFilterForm(ResultsFilterForm):
             for q in survey.questions.all()
             if q.type == QuestionType.TEXT
         ]
+        self.fields["topic"].choices = [("", _("All topics")), *text_queries.topic_choices()]
 
     def filters(self) -> dict:
         data = self.cleaned_data
@@ -89,6 +108,8 @@ class CommentsFilterForm(ResultsFilterForm):
             **super().filters(),
             "question_key": data.get("question") or None,
             "nps_category": data.get("nps_category") or None,
+            "sentiment": data.get("sentiment") or None,
+            "topic": data.get("topic") or None,
             "search": data.get("q") or "",
         }
 
@@ -177,11 +198,16 @@ def comments(request, survey_id: int):
     form = CommentsFilterForm(request.GET or None, survey=survey)
     personal = request.user.has_perm("customers.view_personal_data")
     page = None
+    comments = []
     if not form.is_bound or form.is_valid():
         filters = form.filters() if form.is_bound else {}
         page = Paginator(queries.survey_comments(survey, **filters), COMMENTS_PER_PAGE).get_page(
             request.GET.get("page")
         )
+        # Each comment with its reading (sentiment, topics), when the text area has read it.
+        answers = list(page.object_list)
+        readings = text_queries.analyses_display(text_queries.answer_analysis(a) for a in answers)
+        comments = list(zip(answers, readings, strict=True))
         if personal and page.object_list:
             # Names beside what customers wrote: who read them is on record.
             audit_record(
@@ -194,6 +220,7 @@ def comments(request, survey_id: int):
         "survey": survey,
         "form": form,
         "page": page,
+        "comments": comments,
         "personal": personal,
         "query": _query_without_page(request),
     }

@@ -861,6 +861,7 @@ def _responses_import_write(
             for question, value in item["answers"].items()
         ]
     )
+    responses_announce([response.pk for response in responses])
     audit_record(
         actor=actor,
         action="responses_imported",
@@ -1096,6 +1097,7 @@ def _sms_comment(response: Response, text: str) -> dict:
     if question is None or response.answers.filter(question=question).exists():
         return {"status": "ignored", "reply": ""}
     Answer.objects.create(response=response, question=question, text=text[: question.max_length])
+    responses_announce([response.pk])
     with override(response.language):
         return {"status": "commented", "reply": _("Thank you, we read every message.")}
 
@@ -1124,10 +1126,22 @@ def response_submit(
     now = now or timezone.now()
     try:
         with transaction.atomic():
-            return _response_submit(token, answers, complete, channel, now, require_all)
+            response = _response_submit(token, answers, complete, channel, now, require_all)
     except IntegrityError:
         # Another submission created the response between our check and our insert.
         raise refusal("token", _("This invitation was already answered."), "used") from None
+    responses_announce([response.pk])
+    return response
+
+
+def responses_announce(response_ids: list[int]) -> None:
+    """Once the write commits, tell the areas above (text analysis) which responses changed."""
+    from cxcore.feedback.signals import responses_recorded
+
+    if response_ids:
+        transaction.on_commit(
+            lambda: responses_recorded.send(sender=Response, response_ids=response_ids)
+        )
 
 
 def _response_submit(token, answers, complete, channel, now, require_all=True) -> Response:
