@@ -75,22 +75,24 @@ def tokens(text: str) -> list[str]:
 class Lexicon:
     """Valences of words and phrases, and the words that change their neighbours' weight."""
 
-    phrases: dict[str, list[tuple[tuple[str, ...], float]]]  # first token -> longest first
+    words: dict[str, float]  # one-word entries
+    # Entries of several words, by their first two, longest first: a word that starts phrases
+    # costs one lookup with its neighbour, not a comparison with each phrase.
+    phrases: dict[tuple[str, str], list[tuple[tuple[str, ...], float]]]
     negations: frozenset[str]
     intensifiers: frozenset[str]
     dampeners: frozenset[str]
     contrasts: frozenset[str]
     # As read, so an artefact carries the lexicon its weights were fitted with.
     lines: tuple[str, ...] = ()
-
-    @property
-    def special(self) -> frozenset[str]:
-        return frozenset(self.phrases) | self.negations | self.intensifiers | self.dampeners
+    # Every word that starts an entry or modifies its neighbours: the others are passed over.
+    special: frozenset[str] = frozenset()
 
     @classmethod
     def from_lines(cls, lines) -> Lexicon:
         lines = tuple(line for line in lines if line.strip() and not line.lstrip().startswith("#"))
-        phrases: dict[str, list[tuple[tuple[str, ...], float]]] = {}
+        single: dict[str, float] = {}
+        phrases: dict[tuple[str, str], list[tuple[tuple[str, ...], float]]] = {}
         modifiers: dict[str, set[str]] = {
             "NEGATION": set(),
             "INTENSIFIER": set(),
@@ -107,16 +109,21 @@ class Lexicon:
                 # Modifiers are single words; a modifier phrase keeps its last word.
                 modifiers[value].add(words[-1] if len(words) > 1 else words[0])
                 continue
-            phrases.setdefault(words[0], []).append((words, float(value)))
+            if len(words) == 1:
+                single.setdefault(words[0], float(value))  # the first entry of a word wins
+            else:
+                phrases.setdefault(words[:2], []).append((words, float(value)))
         for entries in phrases.values():
-            entries.sort(key=lambda entry: -len(entry[0]))
+            entries.sort(key=lambda entry: -len(entry[0]))  # stable: file order among equals
         return cls(
+            words=single,
             phrases=phrases,
             negations=frozenset(modifiers["NEGATION"]),
             intensifiers=frozenset(modifiers["INTENSIFIER"]),
             dampeners=frozenset(modifiers["DAMPENER"]),
             contrasts=frozenset(modifiers["CONTRAST"]),
             lines=lines,
+            special=frozenset(single).union((first for first, _ in phrases), *modifiers.values()),
         )
 
 
@@ -147,37 +154,45 @@ def lexicon_scores(
     """
     positive = negative = strongest_positive = strongest_negative = 0.0
     sentence = last = 0.0
-    marked: list[str] = []
+    marked = list(words)
     scope = 0
     boost = 1.0
     weight = 1.0  # what follows "but" counts more than what came before
-    phrases, special = lex.phrases, lex.special
-    i, n = 0, len(words)
-    while i < n:
-        word = words[i]
+    single, phrases, special = lex.words, lex.phrases, lex.special
+    last_position = len(words) - 1
+    # Most words are neither in the lexicon nor punctuation: only these positions are visited;
+    # the plain words between them only count down a negation's scope.
+    hits = [p for p, word in enumerate(words) if word in special or word[0] in _PUNCTUATION]
+    i = 0  # the first word not yet read
+    for position in hits:
+        if position < i:
+            continue  # inside a phrase already read
+        if scope:
+            plain = min(scope, position - i)
+            for j in range(i, i + plain):
+                marked[j] = "~" + words[j]
+            scope -= plain
+        word = words[position]
+        i = position + 1
         if word[0] in _PUNCTUATION:
             scope, boost = 0, 1.0
             if sentence:
                 last, sentence = sentence, 0.0
-            marked.append(word)
-            i += 1
             continue
-        marked.append("~" + word if scope else word)
-        if word not in special and word not in lex.contrasts:
-            if scope:
-                scope -= 1
-            i += 1
-            continue
+        if scope:
+            marked[position] = "~" + word
         if word in lex.contrasts:
             positive, negative, weight = positive * 0.5, negative * 0.5, 1.5
-            i += 1
             continue
         step, valence = 1, None
-        for sequence, value in phrases.get(word, ()):
-            size = len(sequence)
-            if size == 1 or tuple(words[i : i + size]) == sequence:
-                step, valence = size, value
-                break
+        if position < last_position:
+            for sequence, value in phrases.get((word, words[position + 1]), ()):
+                size = len(sequence)
+                if size == 2 or tuple(words[position : position + size]) == sequence:
+                    step, valence = size, value
+                    break
+        if valence is None:
+            valence = single.get(word)
         if valence is not None:
             # A phrase is read as written ("aucun problème" is praise); a single word inside a
             # negation's scope is turned around and softened.
@@ -192,10 +207,11 @@ def lexicon_scores(
                 negative -= valence
                 strongest_negative = max(strongest_negative, -valence)
             boost = 1.0
-            for extra in words[i + 1 : i + step]:
-                marked.append("~" + extra if scope else extra)
+            if scope:
+                for j in range(position + 1, position + step):
+                    marked[j] = "~" + words[j]
             scope = max(scope - step, 0)
-            i += step
+            i = position + step
             continue
         if word in lex.negations:
             scope = NEGATION_SCOPE
@@ -203,7 +219,9 @@ def lexicon_scores(
             boost = 1.5
         elif word in lex.dampeners:
             boost = 0.5
-        i += 1
+    if scope:
+        for j in range(i, min(i + scope, len(words))):
+            marked[j] = "~" + words[j]
     if sentence:
         last = sentence
     return positive, negative, strongest_positive, strongest_negative, last, marked
@@ -246,7 +264,7 @@ class LanguageModel:
         count = len(texts)
         if not count:
             return np.zeros((0, 3))
-        vocabulary = self.vocabulary
+        get = self.vocabulary.get
         indexes: list[int] = []
         starts = np.empty(count, dtype=np.int64)
         sizes = np.empty(count, dtype=np.float64)
@@ -254,7 +272,7 @@ class LanguageModel:
         for row, text in enumerate(texts):
             grams, lexical[row] = features(text, self.lexicon)
             starts[row] = len(indexes)
-            found = [vocabulary[g] for g in grams if g in vocabulary]
+            found = [index for index in map(get, grams) if index is not None]
             indexes.extend(found)
             sizes[row] = len(found)
         logits = np.tile(self.bias, (count, 1))
