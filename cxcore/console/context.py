@@ -2,6 +2,7 @@
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from cxcore.console.roles import ROLE_LABELS, user_roles
 
@@ -28,7 +29,8 @@ NAVIGATION = [
     ("membrane:home", _("Membrane"), "membrane.view_policysetting", "membrane:"),
     ("membrane:campaigns", _("Campaigns"), "membrane.view_campaign", "membrane:campaign"),
     ("feedback:surveys", _("Surveys"), "feedback.view_survey", "feedback:"),
-    ("text:topics", _("Topics"), "text.view_topic", "text:"),
+    # "Topics" of comments, not the topics of messages (« Thèmes », not « Sujets »).
+    ("text:topics", pgettext_lazy("text analysis", "Topics"), "text.view_topic", "text:"),
     ("api:tokens", _("API tokens"), "api.add_apitoken", "api:token"),
     ("customers:audit", _("Audit log"), "customers.view_auditentry", "customers:audit"),
 ]

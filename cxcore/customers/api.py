@@ -8,9 +8,11 @@ from typing import Literal
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
 from cxcore.api.auth import require
+from cxcore.api.errors import ApiError
 from cxcore.customers import queries, services
 from cxcore.customers.models import ContactKind, Customer, IdentityConflict, Segment
 
@@ -189,14 +191,36 @@ def attributes_declare(request, customer_id: int, payload: AttributeIn):
     }
 
 
+def _timeline_filters(params) -> dict[str, str]:
+    """The filters areas registered (the text area: sentiment, topic), each value checked."""
+    filters = queries.timeline_filters_read(params)
+    for name, value in filters.items():
+        allowed = [code for code, _label in queries.TIMELINE_FILTERS[name].choices() if code]
+        if value not in allowed:
+            raise ApiError(
+                422,
+                "invalid",
+                _("Unknown value %(value)s; use one of: %(choices)s.")
+                % {"value": value, "choices": ", ".join(allowed)},
+                name,
+            )
+    return filters
+
+
 @router.get("/customers/{customer_id}/timeline", summary="A customer's timeline, newest first")
 def customers_timeline(request, customer_id: int, limit: int = 50, before: datetime | None = None):
-    """Pass the response's `older` as `before` to read further back."""
+    """Pass the response's `older` as `before` to read further back.
+
+    Areas add filters as query parameters (`sentiment`, `topic`: notes and comments read so)
+    and add what they know of an event under `annotations` (a note's or comment's sentiment
+    and topics).
+    """
     require(request, "customers.view_customer")
     customer = queries.customer_get_for(request.user, customer_id)
+    filters = _timeline_filters(request.GET)
     events = []
     limit = max(1, min(limit, 200))
-    page = queries.timeline_page(customer, before=before, size=limit)
+    page = queries.timeline_page(customer, before=before, size=limit, filters=filters)
     for event in page["timeline"]:
         item = {"at": event.at, "kind": event.kind}
         obj = event.object
@@ -215,6 +239,17 @@ def customers_timeline(request, customer_id: int, limit: int = 50, before: datet
             item.update(key=obj.key, value=obj.value, channel=obj.channel)
         else:  # an area's own event (a survey response…): what that area says of it
             item.update(event.data)
+        if event.annotations:
+            # What the page shows, less the template and the complaint sentences (the texts
+            # themselves are not in the timeline's answer).
+            item["annotations"] = [
+                {
+                    key: value
+                    for key, value in annotation.items()
+                    if key not in ("template", "complaints")
+                }
+                for annotation in event.annotations
+            ]
         events.append(item)
     return {"customer": customer.pk, "events": events, "older": page["timeline_older"]}
 

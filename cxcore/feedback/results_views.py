@@ -10,7 +10,7 @@ from django.http import FileResponse, Http404, HttpResponseBadRequest, Streaming
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from cxcore.console.access import is_htmx, role_required
 from cxcore.customers.services import audit_record
@@ -75,7 +75,7 @@ class CommentsFilterForm(ResultsFilterForm):
     )
     sentiment = forms.ChoiceField(
         label=gettext_lazy("Sentiment"),
-        choices=[("", gettext_lazy("All")), *Sentiment.choices],
+        choices=[("", pgettext_lazy("sentiment", "All")), *Sentiment.choices],
         required=False,
     )
     topic = forms.ChoiceField(label=gettext_lazy("Topic"), required=False)

@@ -9,6 +9,7 @@ its figures, so the page can say what each one changed.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -124,7 +125,8 @@ def model_adapt(*, actor: Actor) -> Adaptation:
             code="one_class",
         )
     current = active_model(fresh=True)
-    version = f"company-{timezone.now():%Y%m%d-%H%M%S}"
+    # Dated for people, with a random tail: two attempts in the same second stay apart.
+    version = f"company-{timezone.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     candidate = adapt(current, training, version=version)
     if candidate is None:
         raise ValidationError(

@@ -3,18 +3,8 @@ API), which re-read past texts; sentiment models through training."""
 
 from django.contrib import admin
 
+from cxcore.lib.admin import ReadOnlyAdmin
 from cxcore.text.models import SentimentModel, TextAnalysis, Topic
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Topic)

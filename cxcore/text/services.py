@@ -412,7 +412,7 @@ def topic_create(*, actor: Actor, data: dict) -> Topic:
 @transaction.atomic
 def topic_update(*, actor: Actor, topic: Topic, data: dict) -> Topic:
     """Change the fields given in `data`; the others are kept."""
-    topic = Topic.objects.select_for_update().select_related("parent").get(pk=topic.pk)
+    topic = Topic.objects.select_for_update(of=("self",)).select_related("parent").get(pk=topic.pk)
     before = _topic_fields(topic)
     fields = _topic_clean(data, topic=topic)
     for name, value in fields.items():

@@ -9,8 +9,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
-from django.utils import formats
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -207,7 +207,8 @@ def sentiment_model(request):
 
 
 def _score(value: float) -> str:
-    return formats.number_format(value, 3)
+    # As the page's tables show figures (floatformat rounds halves up), so both say the same.
+    return floatformat(value, 3)
 
 
 @require_POST

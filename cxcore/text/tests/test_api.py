@@ -328,6 +328,28 @@ class TimelineTests(TextTestCase):
         self.assertEqual(nothing.context["timeline"], [])
         self.assertContains(nothing, "No event matches.")
 
+    def test_the_timeline_api_narrows_and_annotates(self):
+        url = f"/api/customers/{self.customer.pk}/timeline"
+        everything = self.client.get(url).json()["events"]
+        readings = {
+            e["interaction_id"]: e.get("annotations") for e in everything if "interaction_id" in e
+        }
+        self.assertIsNone(readings[self.quiet.pk])
+        angry = readings[self.angry_note.pk][0]
+        self.assertEqual(angry["sentiment"], "negative")
+        self.assertNotIn("complaints", angry)  # the timeline's answer carries no texts
+        negative = self.client.get(url, {"sentiment": "negative"}).json()["events"]
+        self.assertEqual(
+            [e["interaction_id"] for e in negative], [self.scooter_note.pk, self.angry_note.pk]
+        )
+        topic = self.client.get(url, {"topic": "product.scooter"}).json()["events"]
+        self.assertEqual([e["interaction_id"] for e in topic], [self.scooter_note.pk])
+        refused = self.client.get(url, {"sentiment": "furious"})
+        self.assertEqual(refused.status_code, 422)
+        self.assertEqual(refused.json()["error"]["field"], "sentiment")
+        self.assertIn("negative", refused.json()["error"]["message"])
+        self.assertEqual(self.client.get(url, {"topic": "no-such-topic"}).status_code, 422)
+
     def test_older_pages_keep_the_filters(self):
         touchpoint = self.angry_note.touchpoint
         for n in range(55):
