@@ -5,7 +5,8 @@ logistic regression over word unigrams and bigrams beats the packaged lexicons b
 points, and adding character n-grams or spaCy word vectors bought less than a point while
 costing most of the speed. What the reviews cannot teach is the language of other companies'
 customers, so the model also reads a lexicon written for customer experience in general
-(`data/lexicon_*.tsv`): its scores are two features the model learns to trust.
+(`data/lexicon_*.tsv`): what it reads becomes five features (LEXICAL_FEATURES) whose weights
+the model learns beside the n-grams'.
 
 The artefact is plain JSON (vocabulary and weights per language), small enough to ship in the
 repository and to store in the database when a company adapts the model to its own words.

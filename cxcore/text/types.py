@@ -33,7 +33,8 @@ class Analysis:
     sentiment: str  # negative, neutral or positive
     score: float  # from -1 (most negative) to 1 (most positive)
     topics: tuple[TopicMatch, ...] = ()
-    # For negative texts: the sentences that carry the complaint, most negative first.
+    # For texts that are negative or lean negative (engine.COMPLAINT_SCORE): the sentences that
+    # carry the complaint, most negative first.
     complaints: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
     model: str = ""  # the sentiment model's version, so stored results can be traced
