@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from cxcore.console.access import is_htmx, role_required
 from cxcore.lib.actor import Actor
-from cxcore.text import adaptation, console_queries, engine, queries, services
+from cxcore.text import adaptation, engine, queries, services
 from cxcore.text.discovery import discover
 from cxcore.text.forms import TERM_LIST_FIELDS, DiscoveryForm, TopicForm
 from cxcore.text.models import Topic
@@ -51,12 +51,12 @@ def _reading_language() -> str:
 
 @role_required("text.view_topic")
 def topic_list(request):
-    return render(request, "text/topics.html", {"tree": console_queries.topics_tree_for_console()})
+    return render(request, "text/topics.html", {"tree": queries.topics_tree_for_console()})
 
 
 @role_required("text.add_topic")
 def topic_new(request):
-    parents = console_queries.topic_parent_choices()
+    parents = queries.topic_parent_choices()
     if request.method == "POST":
         form = TopicForm(request.POST, parents=parents)
     else:
@@ -79,7 +79,7 @@ def _prefill(query) -> dict:
 @role_required("text.change_topic")
 def topic_edit(request, code):
     topic = _topic_for(request, code)
-    parents = console_queries.topic_parent_choices(excluding=topic.code)
+    parents = queries.topic_parent_choices(excluding=topic.code)
     form = TopicForm.for_topic(
         topic, parents=parents, data=request.POST if request.method == "POST" else None
     )
@@ -140,7 +140,7 @@ def topic_delete(request, code):
             done + " " + _("Past comments and notes are being read again in the background."),
         )
         return redirect("text:topics")
-    subtree = console_queries.topic_subtree(topic.code)
+    subtree = queries.topic_subtree(topic.code)
     if subtree is None:  # deleted meanwhile
         raise Http404
     return render(request, "text/topic_delete.html", {"topic": topic, **subtree})
@@ -155,7 +155,7 @@ def topic_discovery(request):
     if form.is_bound and not form.is_valid():
         return render(request, "text/discovery.html", {"form": form}, status=400)
     language = form.cleaned_data["language"] if form.is_bound else _reading_language()
-    texts = console_queries.unmatched_texts(language=language)
+    texts = queries.unmatched_texts(language=language)
     found = discover(texts, language=language) if len(texts) >= DISCOVERY_MIN_TEXTS else []
     show_examples = request.user.has_perms(READ_COMMENTS)
     suggestions = [
@@ -176,7 +176,7 @@ def topic_discovery(request):
         "form": form,
         "language": language,
         "unmatched": len(texts),
-        "limit": console_queries.DISCOVERY_TEXTS,
+        "limit": queries.DISCOVERY_TEXTS,
         "minimum": DISCOVERY_MIN_TEXTS,
         "too_few": len(texts) < DISCOVERY_MIN_TEXTS,
         "suggestions": suggestions,
@@ -192,13 +192,13 @@ def topic_discovery(request):
 def sentiment_model(request):
     # Fresh: right after an adaptation this page must tell which model reads now.
     reading = queries.model_version(queries.active_model(fresh=True))
-    active = console_queries.sentiment_model_active()
-    attempts = console_queries.adaptation_attempts()
+    active = queries.sentiment_model_active()
+    attempts = queries.adaptation_attempts()
     context = {
         "reading_version": reading,
         "adapted": active if active is not None and active.version == reading else None,
         "unloadable": active if active is not None and active.version != reading else None,
-        "labelled": console_queries.labelled_comments_count(),
+        "labelled": queries.labelled_comments_count(),
         "minimum": adaptation.MIN_EXAMPLES,
         "attempts": attempts,
         "latest": attempts[0] if attempts else None,
@@ -222,7 +222,7 @@ def sentiment_model_adapt(request):
     figures = {
         "before": _score(result.before["macro_f1"]),
         "after": _score(result.after["macro_f1"]),
-        "points": console_queries.points_display(
+        "points": queries.points_display(
             (result.after["macro_f1"] - result.before["macro_f1"]) * 100
         ),
     }
@@ -251,7 +251,7 @@ def sentiment_model_adapt(request):
 @require_POST
 @role_required("text.change_sentimentmodel")
 def sentiment_model_restore(request):
-    if console_queries.sentiment_model_active() is None:
+    if queries.sentiment_model_active() is None:
         messages.info(request, _("The shipped model already reads texts."))
     else:
         adaptation.model_restore_default(actor=Actor.from_request(request))
