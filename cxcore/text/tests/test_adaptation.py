@@ -9,7 +9,7 @@ from cxcore.lib.actor import Actor
 from cxcore.test import BaseTestCase
 from cxcore.text import adaptation, engine, queries
 from cxcore.text.models import SentimentModel
-from cxcore.text.tests.test_views import (
+from cxcore.text.tests.factories import (
     FLIMBO,
     GRONK,
     comments_answered,

@@ -14,13 +14,19 @@ from django.utils import timezone
 
 from cxcore.customers.models import AuditEntry
 from cxcore.customers.tests.factories import make_customer
-from cxcore.feedback import services as feedback_services
 from cxcore.interactions.tests.factories import make_interaction, make_touchpoint
 from cxcore.lib.actor import Actor
 from cxcore.test import BaseTestCase
 from cxcore.text import engine, queries, services
 from cxcore.text import views as text_views
 from cxcore.text.models import SentimentModel, Topic
+from cxcore.text.tests.factories import (
+    FLIMBO,
+    GRONK,
+    comments_answered,
+    scored_comments,
+    survey_with_comment,
+)
 
 ACTOR = Actor(via="test")
 _numbers = count(1)
@@ -53,16 +59,6 @@ WHEN = [
 ]
 LATE_DELIVERY = "Livraison en retard de deux semaines, colis abîmé. Très déçue, service nul."
 
-# A made-up product and made-up words for good and bad: only the company's own comments can
-# teach the model what "flimbo" and "gronk" mean, so the adapted model reads them better.
-FLIMBO = [
-    "Mon zorblax de la boutique est tout à fait flimbo, comme le dit mon voisin ({}).",
-    "Le zorblax que j'ai reçu est flimbo, vraiment flimbo de bout en bout ({}).",
-]
-GRONK = [
-    "Mon zorblax de la boutique est tout à fait gronk, comme le dit mon voisin ({}).",
-    "Le zorblax que j'ai reçu est gronk, vraiment gronk de bout en bout ({}).",
-]
 # Plain words the shipped model already reads perfectly: adapting cannot do better.
 ZORBLAX_GOOD = [
     "Le zorblax de la boutique est vraiment parfait, je le recommande à tous mes amis ({}).",
@@ -98,53 +94,6 @@ def notes_read(texts: list[str]) -> None:
         for n, text in enumerate(texts)
     ]
     services.analyses_store_for_interactions(ids)
-
-
-def survey_with_comment():
-    """An open survey asking an NPS score and a comment."""
-    code = f"survey-{next(_numbers)}"
-    make_touchpoint(code)
-    survey = feedback_services.survey_create(
-        actor=ACTOR,
-        data={
-            "name": "After the visit",
-            "kind": "transactional",
-            "touchpoint": code,
-            "title_fr": "Votre visite",
-            "title_en": "Your visit",
-            "questions": [
-                {"key": "nps", "type": "nps", "text_fr": "Note ?", "text_en": "Score?"},
-                {"key": "comment", "type": "text", "text_fr": "Pourquoi ?", "text_en": "Why?"},
-            ],
-        },
-    )
-    return feedback_services.survey_open(actor=ACTOR, survey=survey)
-
-
-def comments_answered(survey, comments: list[tuple[str, int]], *, read: bool = True) -> None:
-    """A complete response per (comment, NPS score); comments read and stored if `read`."""
-    answer_ids = []
-    for comment, nps in comments:
-        invitation = feedback_services.invitation_create(
-            survey=survey, channel="web", customer=make_customer("Paul", "Marin")
-        )
-        response = feedback_services.response_submit(
-            token=invitation.token, answers={"nps": nps, "comment": comment}, complete=True
-        )
-        answer_ids += list(response.answers.values_list("pk", flat=True))
-    if read:
-        services.analyses_store_for_answers(answer_ids)
-
-
-def scored_comments(good: list[str], bad: list[str], count: int = 80) -> list[tuple[str, int]]:
-    """Half promoters, half detractors, each comment different."""
-    return [
-        (
-            (good if n % 2 == 0 else bad)[(n // 2) % 2].format(f"commande {1000 + n}"),
-            10 if n % 2 == 0 else 2,
-        )
-        for n in range(count)
-    ]
 
 
 def topic_fields(**fields) -> dict:
