@@ -42,7 +42,6 @@ import platform
 import random
 import re
 import secrets
-import subprocess
 import sys
 import tempfile
 import threading
@@ -58,18 +57,18 @@ from zoneinfo import ZoneInfo
 # Shared with the other benchmarks: database handling, checkpoints, percentiles, the table.
 from ingest import (
     DEFAULT_URL,
-    DUMMY_TASKS,
     checkpoint,
     count,
     cpu_busy_fraction,
     django_on_fresh_database,
-    free_port,
     log,
     percentile,
     reference_data_create,
     report_end,
     server_settings,
+    server_start,
     server_stop,
+    server_wait,
     table,
 )
 from membrane import CUSTOMER_COLUMNS, copy_rows, customer_rows, sequence_move, vacuum_analyze
@@ -568,61 +567,6 @@ KINDS = (
 REFERENCE_KIND = "GET /login/ (reference)"
 
 
-def server_start(url: str, workers: int, static_root: str, log_path: Path):
-    """gunicorn as `cxcore serve` runs it (sync workers), on a free loopback port."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "cxcore.settings",
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-" + os.urandom(16).hex(),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SITE_URL": f"http://127.0.0.1:{port}",
-        "TASKS_BACKEND": DUMMY_TASKS,
-        "LOG_LEVEL": "WARNING",
-        # No collectstatic here: plain static URLs, and WhiteNoise finds an (empty) folder.
-        "STATIC_MANIFEST": "0",
-        "STATIC_ROOT": static_root,
-    }
-    command = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "cxcore.wsgi",
-        "--workers",
-        str(workers),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--timeout",
-        str(int(REQUEST_TIMEOUT) + 30),
-        "--graceful-timeout",
-        "10",
-    ]
-    with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT
-        )
-    return proc, port
-
-
-def server_wait(proc, port: int, deadline_seconds: float = 60) -> None:
-    deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with status {proc.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/login/")
-            response = conn.getresponse()
-            response.read()
-            conn.close()
-            if response.status == 200:
-                return
-            raise RuntimeError(f"GET /login/ answered {response.status}")
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer within {deadline_seconds:.0f} s")
-
-
 class LoadOver(Exception):
     """The load's time is up: the client stops before sending another request."""
 
@@ -880,9 +824,16 @@ def phase_http(args, refs: dict, tokens: list[str], workdir: Path) -> tuple[dict
     from cxcore.feedback.models import Answer, Response
 
     server_log = workdir / "gunicorn.log"
-    proc, port = server_start(args.database_url, args.workers, str(workdir / "static"), server_log)
+    proc, port = server_start(
+        args.database_url,
+        args.workers,
+        server_log,
+        REQUEST_TIMEOUT,
+        # No collectstatic here: plain static URLs, and WhiteNoise finds an (empty) folder.
+        extra_env={"STATIC_MANIFEST": "0", "STATIC_ROOT": str(workdir / "static")},
+    )
     try:
-        server_wait(proc, port)
+        server_wait(proc, port, "/login/")
         checkpoint()
         log(f"  reference: GET /login/, {args.clients} clients, {args.duration:g} s")
         reference = load_run(

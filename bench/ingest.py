@@ -441,7 +441,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_start(url: str, workers: int, log_path: Path, request_timeout: float):
+def server_start(
+    url: str, workers: int, log_path: Path, request_timeout: float, extra_env: dict | None = None
+):
+    """gunicorn as `cxcore serve` runs it (sync workers), on a free loopback port."""
     port = free_port()
     env = {
         **os.environ,
@@ -450,8 +453,10 @@ def server_start(url: str, workers: int, log_path: Path, request_timeout: float)
         "DEBUG": "0",
         "SECRET_KEY": "bench-" + os.urandom(16).hex(),
         "ALLOWED_HOSTS": "127.0.0.1",
+        "SITE_URL": f"http://127.0.0.1:{port}",
         "TASKS_BACKEND": DUMMY_TASKS,
         "LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
@@ -465,29 +470,33 @@ def server_start(url: str, workers: int, log_path: Path, request_timeout: float)
         "--graceful-timeout",
         "10",
     ]
-    log_file = log_path.open("wb")
-    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    log_file.close()
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
     return proc, port
 
 
-def server_wait(proc, port: int, secret: str, deadline_seconds: float = 60) -> None:
+def server_wait(
+    proc, port: int, path: str, headers: dict | None = None, deadline_seconds: float = 60
+) -> None:
+    """Returns once GET `path` answers 200; raises if gunicorn dies or stays silent."""
     deadline = time.monotonic() + deadline_seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"gunicorn exited with status {proc.returncode}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/api/touchpoints", headers={"Authorization": f"Bearer {secret}"})
+            conn.request("GET", path, headers=headers or {})
             response = conn.getresponse()
             response.read()
             conn.close()
             if response.status == 200:
                 return
-            raise RuntimeError(f"GET /api/touchpoints answered {response.status}")
+            raise RuntimeError(f"GET {path} answered {response.status}")
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer within 60 s")
+    raise RuntimeError(f"gunicorn did not answer within {deadline_seconds:.0f} s")
 
 
 def server_stop(proc) -> None:
@@ -678,7 +687,7 @@ def main(argv=None) -> int:
         server_log = Path(workdir.name) / "gunicorn.log"
         proc, port = server_start(args.database_url, args.workers, server_log, args.request_timeout)
         try:
-            server_wait(proc, port, secret)
+            server_wait(proc, port, "/api/touchpoints", {"Authorization": f"Bearer {secret}"})
             api_seconds, api = phase_api(
                 bodies,
                 port=port,
