@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cxcore.console.access import is_htmx, role_required
@@ -36,23 +37,28 @@ from cxcore.membrane.models import (
 )
 from cxcore.membrane.reasons import REASON_TEXTS, reason_text, reasons_for_display
 
+# Lazy: read at import, shown in each reader's language.
 POLICY_DESCRIPTIONS = {
-    "expiry": _("A message past its expiry date is never sent."),
-    "consent": _(
+    "expiry": gettext_lazy("A message past its expiry date is never sent."),
+    "consent": gettext_lazy(
         "Legal consent for the purpose and channel; purposes without opt-in honour refusals."
     ),
-    "do_not_contact": _("A channel marked do-not-contact is never used."),
-    "address": _("The customer has a usable address for the channel."),
-    "channel_preference": _("The customer's channels, in their order; the company's otherwise."),
-    "marketing_pause": _("Marketing waits while the customer paused it."),
-    "relevance": _("The message's topics must match the customer's declared interests."),
-    "bad_experience": _(
+    "do_not_contact": gettext_lazy("A channel marked do-not-contact is never used."),
+    "address": gettext_lazy("The customer has a usable address for the channel."),
+    "channel_preference": gettext_lazy(
+        "The customer's channels, in their order; the company's otherwise."
+    ),
+    "marketing_pause": gettext_lazy("Marketing waits while the customer paused it."),
+    "relevance": gettext_lazy("The message's topics must match the customer's declared interests."),
+    "bad_experience": gettext_lazy(
         "An open complaint, or a bad experience in the last days, holds marketing."
     ),
-    "duplicate": _("The same message is not sent twice within the set days."),
-    "survey_recontact": _("One survey per period, never two for the same interaction."),
-    "quiet_hours": _("Held during quiet hours in the customer's time zone; never dropped."),
-    "frequency": _(
+    "duplicate": gettext_lazy("The same message is not sent twice within the set days."),
+    "survey_recontact": gettext_lazy("One survey per period, never two for the same interaction."),
+    "quiet_hours": gettext_lazy(
+        "Held during quiet hours in the customer's time zone; never dropped."
+    ),
+    "frequency": gettext_lazy(
         "Caps over rolling weeks and months, counting only what was sent; service messages "
         "count only toward the customer's overall cap."
     ),

@@ -352,6 +352,14 @@ class MembraneConsoleTests(BaseTestCase):
         self.assertIn("Marie Curie", body)
         self.assertIn("'+33612345678", body)  # a leading + is a formula to a spreadsheet
 
+    def test_the_policies_are_described_in_the_reader_s_language(self):
+        self.client.force_login(self.analyst)
+        french = self.client.get("/membrane/", HTTP_ACCEPT_LANGUAGE="fr")
+        self.assertContains(french, "est passée n&#x27;est jamais envoyé")
+        self.assertNotContains(french, "A message past its expiry date is never sent.")
+        english = self.client.get("/membrane/", HTTP_ACCEPT_LANGUAGE="en")
+        self.assertContains(english, "A message past its expiry date is never sent.")
+
     def test_the_membrane_page_lists_policies_in_order(self):
         self.client.force_login(self.analyst)
         response = self.client.get("/membrane/")
