@@ -211,6 +211,46 @@ class Training(TestCase):
         only_praise = [Example(f"merci {n}", "fr", "positive") for n in range(10)]
         self.assertIsNone(adapt(base, only_praise, version="x"))
 
+    def test_the_train_command_writes_a_loadable_reproducible_artefact(self):
+        import argparse
+        import contextlib
+        import io
+        import tempfile
+        from pathlib import Path
+
+        rows = ["text,rating,date"]
+        for n in range(40):
+            rows.append(f"Livraison rapide et produit parfait {n},5,2026-01-01")
+            rows.append(f"Colis abîmé et service client injoignable {n},1,2026-01-01")
+        with tempfile.TemporaryDirectory() as directory:
+            Path(directory, "fr_shop.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+            outputs, printed = [], []
+            for run in ("a", "b"):
+                output = Path(directory, f"model-{run}.json")
+                args = argparse.Namespace(data=directory, output=str(output), version=None)
+                out = io.StringIO()
+                with contextlib.redirect_stdout(out):
+                    self.assertEqual(train.main(args), 0)
+                outputs.append(output.read_bytes())
+                printed.append(out.getvalue())
+            self.assertEqual(outputs[0], outputs[1])  # same data, same artefact, same version
+            model = SentimentModel.from_artefact(json.loads(outputs[0]))
+            self.assertTrue(model.version.startswith("reviews-"))
+            self.assertIn(f"Trained {model.version}", printed[0])
+            self.assertIn("fr: held out", printed[0])
+            self.assertEqual(
+                [
+                    label
+                    for label, _ in model.predict(["produit parfait", "colis abîmé"], ["fr"] * 2)
+                ],
+                ["positive", "negative"],
+            )
+            Path(directory, "fr_shop.csv").write_text("text,rating\nBien,9\n", encoding="utf-8")
+            errors = io.StringIO()
+            with contextlib.redirect_stderr(errors):
+                self.assertEqual(train.main(args), 2)
+            self.assertIn("fr_shop.csv, line 2: rating must be 1 to 5", errors.getvalue())
+
     def test_the_held_out_split_is_a_stable_hash(self):
         self.assertEqual(train.held_out("Livraison rapide"), train.held_out("Livraison rapide"))
         share = sum(train.held_out(f"texte {n}") for n in range(5000)) / 5000

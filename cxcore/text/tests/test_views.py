@@ -203,6 +203,17 @@ class TopicAccessTests(TextPagesTestCase):
         self.client.force_login(self.auditor)
         self.assertNotContains(self.client.get("/"), 'href="/text/topics/"')
 
+    def test_in_french_the_topics_of_comments_are_themes_not_the_subjects_of_messages(self):
+        self.client.force_login(self.admin)
+        page = self.client.get("/text/topics/", HTTP_ACCEPT_LANGUAGE="fr")
+        self.assertContains(page, "<h1>Thèmes</h1>", html=True)
+        self.assertContains(page, 'href="/text/topics/"')
+        self.assertNotContains(page, ">Sujets<")
+        # The membrane's message topics keep their own word.
+        self.assertContains(
+            self.client.get("/membrane/messages/", HTTP_ACCEPT_LANGUAGE="fr"), ">Sujets<"
+        )
+
 
 class TopicListTests(TextPagesTestCase):
     def setUp(self):
